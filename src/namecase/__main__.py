@@ -1,0 +1,3 @@
+from namecase.cli import main
+
+main()

@@ -1,0 +1,62 @@
+"""Tables of the portal lifecycle: one row per installed portal, and the REST call log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from namecase.db import Base, UTCDateTime, utcnow
+
+PORTAL_STATES = ("active", "uninstalled", "auth_failed", "payment_required")
+
+
+class Portal(Base):
+    """A Bitrix24 portal that installed the app, keyed by member_id (it survives renames)."""
+
+    __tablename__ = "portals"
+
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255))
+    client_endpoint: Mapped[str] = mapped_column(String(512))
+    server_endpoint: Mapped[str] = mapped_column(String(512))
+    scope: Mapped[str] = mapped_column(String(512), default="")
+    plan_status: Mapped[str] = mapped_column(String(8), default="")
+    lang: Mapped[str] = mapped_column(String(8), default="en")
+    state: Mapped[str] = mapped_column(String(32), default="active")
+    # Fernet tokens (encrypted with NAMECASE_SECRET_KEYS); never plaintext at rest.
+    access_token_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    refresh_token_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    access_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # SHA-256 of the application_token: compared in constant time, never stored in clear.
+    application_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    rate_capacity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rate_per_second: Mapped[float | None] = mapped_column(Float, nullable=True)
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    refreshed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    installed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    uninstalled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class RestCallLog(Base):
+    """One HTTP exchange with a portal, redacted (Marketplace rule: keep at least 3 days)."""
+
+    __tablename__ = "rest_calls"
+    __table_args__ = (Index("ix_rest_calls_member_id_created_at", "member_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    member_id: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(128))
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    request: Mapped[str] = mapped_column(Text, default="")
+    response: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,0 +1,159 @@
+"""Service configuration: environment variables with the prefix NAMECASE_, also read from `.env`.
+
+Every setting is validated when the process starts, so a typo fails loudly at boot instead of at the
+first portal call. The table in README.md ("Configuration") documents each one.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./namecase.db"
+DEFAULT_OAUTH_SERVERS = ("https://oauth.bitrix.info", "https://oauth.bitrix24.tech")
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host[:port]` of a URL, lower-cased, the unit the allow-lists compare."""
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+class Settings(BaseSettings):
+    """All settings of the service (DESIGN.md §3)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NAMECASE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = DEFAULT_DATABASE_URL
+    client_id: str = ""
+    client_secret: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    oauth_servers: Annotated[tuple[str, ...], NoDecode] = DEFAULT_OAUTH_SERVERS
+    allow_http: bool = False
+    admin_token: str | None = None
+    secret_keys: Annotated[tuple[str, ...], NoDecode] = ()
+    worker: bool | None = None
+    reconcile_interval: float = Field(default=60.0, ge=0)
+    lease_seconds: float = Field(default=30.0, gt=0)
+    # Beyond DESIGN.md §3: operational knobs with safe defaults.
+    rest_log_retention_days: float = Field(default=3.0, gt=0)
+    inbox_retention_days: float = Field(default=7.0, gt=0)
+    max_attempts: int = Field(default=8, ge=1)
+    event_max_bytes: int = Field(default=65536, ge=1024)
+    bx24_js_url: str = "//api.bitrix24.com/api/v1/"
+    log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
+    log_level: str = "INFO"
+
+    _split_servers = field_validator("oauth_servers", "secret_keys", mode="before")(_split_csv)
+
+    @field_validator("oauth_servers")
+    @classmethod
+    def _origins_only(cls, servers: tuple[str, ...]) -> tuple[str, ...]:
+        for server in servers:
+            parts = urlsplit(server)
+            if parts.scheme not in ("https", "http") or not parts.netloc:
+                raise ValueError(f"OAUTH_SERVERS entry {server!r} is not an http(s) origin")
+        return tuple(origin_of(server) for server in servers)
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _valid_fernet_keys(cls, keys: tuple[str, ...]) -> tuple[str, ...]:
+        for position, key in enumerate(keys, start=1):
+            try:
+                Fernet(key.encode())
+            except (ValueError, TypeError) as error:
+                raise ValueError(
+                    f"SECRET_KEYS entry #{position} is not a Fernet key "
+                    "(32 url-safe base64-encoded bytes); "
+                    "generate one with: python -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())'"
+                ) from error
+        return keys
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.netloc:
+            raise ValueError(f"PUBLIC_URL {url!r} must be an absolute http(s) URL")
+        return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _https_unless_allowed(self) -> Settings:
+        plain = [server for server in self.oauth_servers if server.startswith("http://")]
+        if plain and not self.allow_http:
+            raise ValueError(
+                f"OAUTH_SERVERS {plain} use http://; "
+                "set NAMECASE_ALLOW_HTTP=true (local emulator only)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _keys_for_postgres(self) -> Settings:
+        if self.is_postgres and not self.secret_keys:
+            raise ValueError(
+                "NAMECASE_SECRET_KEYS is required with PostgreSQL: tokens are stored encrypted"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    @property
+    def runs_worker_in_serve(self) -> bool:
+        """`serve` runs the worker in-process by default only on the embedded database."""
+        return self.is_sqlite if self.worker is None else self.worker
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split(":///", 1)[1] if ":///" in self.database_url else ""
+        return None if path in ("", ":memory:") else Path(path)
+
+    def fernet_keys(self) -> tuple[str, ...]:
+        """The configured keys, or on the embedded database a key file generated beside it."""
+        if self.secret_keys:
+            return self.secret_keys
+        path = self.sqlite_path
+        if path is None:
+            raise ValueError("NAMECASE_SECRET_KEYS is required for this database")
+        return (_embedded_key(path.with_suffix(".key")),)
+
+
+def _embedded_key(key_path: Path) -> str:
+    """Read, or create with mode 0600, the key file of the embedded deployment."""
+    if key_path.exists():
+        return key_path.read_text().strip()
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key().decode()
+    descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
