@@ -1,0 +1,74 @@
+"""The Bitrix24 protocol: REST client, OAuth refresh, typed errors, PHP forms, rate budget.
+
+Imports nothing of ours but (optionally) settings; the portal layer plugs in through PortalLink.
+"""
+
+from namecase.bitrix.client import (
+    MAX_BATCH,
+    BatchResult,
+    BitrixClient,
+    Credentials,
+    Page,
+    PortalLink,
+    RestCall,
+)
+from namecase.bitrix.endpoints import oauth_origin, origin_of, rest_endpoint
+from namecase.bitrix.errors import (
+    AccessDenied,
+    BitrixError,
+    ExpiredToken,
+    ForbiddenEndpoint,
+    InvalidAuth,
+    InvalidGrant,
+    NotFound,
+    OAuthError,
+    OperationTimeLimit,
+    PaymentRequired,
+    PortalDeleted,
+    PortalDisabled,
+    PortalUnavailable,
+    QueryLimitExceeded,
+    error_from_response,
+    oauth_error_from_response,
+)
+from namecase.bitrix.forms import FormError, encode_php_form, parse_php_form
+from namecase.bitrix.oauth import OAuthClient, TokenGrant
+from namecase.bitrix.rate import LeakyBucket
+from namecase.bitrix.redaction import mask_secrets, redact
+
+__all__ = [
+    "MAX_BATCH",
+    "AccessDenied",
+    "BatchResult",
+    "BitrixClient",
+    "BitrixError",
+    "Credentials",
+    "ExpiredToken",
+    "ForbiddenEndpoint",
+    "FormError",
+    "InvalidAuth",
+    "InvalidGrant",
+    "LeakyBucket",
+    "NotFound",
+    "OAuthClient",
+    "OAuthError",
+    "OperationTimeLimit",
+    "Page",
+    "PaymentRequired",
+    "PortalDeleted",
+    "PortalDisabled",
+    "PortalLink",
+    "PortalUnavailable",
+    "QueryLimitExceeded",
+    "RestCall",
+    "TokenGrant",
+    "encode_php_form",
+    "error_from_response",
+    "mask_secrets",
+    "oauth_error_from_response",
+    "oauth_origin",
+    "origin_of",
+    "parse_php_form",
+    "redact",
+    "rest_endpoint",
+]

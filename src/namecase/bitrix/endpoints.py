@@ -1,0 +1,60 @@
+"""Which hosts we may talk to: the checks run before any request leaves the process.
+
+The client secret goes only to allow-listed OAuth servers, the access token only to the portal's
+stored (OAuth-confirmed) client_endpoint, and both only over https unless explicitly allowed for
+the local emulator (issue 5 item 6; bitrix24-protocol.md §4, §5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import httpx
+
+from namecase.bitrix.errors import ForbiddenEndpoint
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` lower-cased, default port dropped: the unit allow-lists compare."""
+    parsed = _parse(url)
+    port = "" if parsed.port in (None, _DEFAULT_PORTS.get(parsed.scheme)) else f":{parsed.port}"
+    return f"{parsed.scheme}://{parsed.host}{port}"
+
+
+def oauth_origin(server_endpoint: str, *, allowed: Iterable[str], allow_http: bool) -> str:
+    """The OAuth server origin named by ``server_endpoint``, if we may send it our secret."""
+    origin = origin_of(server_endpoint)
+    _require_scheme(origin, allow_http=allow_http)
+    if origin not in {origin_of(entry) for entry in allowed}:
+        raise ForbiddenEndpoint(description=f"OAuth server {origin} is not in OAUTH_SERVERS")
+    return origin
+
+
+def rest_endpoint(client_endpoint: str, *, allow_http: bool) -> str:
+    """A portal's REST base URL, checked and ending in "/" so that base + method is the call URL."""
+    parsed = _parse(client_endpoint)
+    _require_scheme(client_endpoint, allow_http=allow_http)
+    if parsed.query or parsed.fragment:
+        raise ForbiddenEndpoint(description="a REST endpoint carries no query or fragment")
+    text = str(parsed)
+    return text if text.endswith("/") else text + "/"
+
+
+def _parse(url: str) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ForbiddenEndpoint(description="not a valid URL") from exc
+    if parsed.scheme not in _DEFAULT_PORTS or not parsed.host:
+        raise ForbiddenEndpoint(description="not an absolute http(s) URL")
+    if parsed.userinfo:
+        raise ForbiddenEndpoint(description="URLs with credentials are refused")
+    return parsed
+
+
+def _require_scheme(url: str, *, allow_http: bool) -> None:
+    # Bitrix itself refuses plain http ("Https required", protocol §5); http is for the emulator.
+    if not allow_http and not url.lower().startswith("https://"):
+        raise ForbiddenEndpoint(description=f"{origin_of(url)} is not https and ALLOW_HTTP is off")
