@@ -12,12 +12,12 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from support.postgres import NoPostgres, postgres_server, session_database
 
 from namecase import migration
 from namecase.db import create_engine, create_session_factory
 from namecase.schema import metadata
 from namecase.settings import Settings
+from support.postgres import NoPostgres, postgres_server, session_database
 
 TEST_KEY = Fernet.generate_key().decode()
 

@@ -1,4 +1,4 @@
-"""The Docker deployment refers only to real CLI commands and known settings (no Docker engine here)."""
+"""The Docker deployment names only real CLI commands and known settings (no Docker here)."""
 
 from __future__ import annotations
 

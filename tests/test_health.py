@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from support.servers import serve
 
 from conftest import make_settings
 from namecase.app import create_app
 from namecase.settings import Settings
+from support.servers import serve
 
 
 async def test_healthz_readyz_and_metrics(settings: Settings) -> None:

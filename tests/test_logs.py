@@ -7,11 +7,11 @@ import json
 import logging
 
 import httpx
-from support.servers import serve
 
 from namecase.app import create_app
 from namecase.logs import scrub
 from namecase.settings import Settings
+from support.servers import serve
 
 SECRETS = ("acc3ss-t0ken-value", "r3fresh-t0ken-value", "test-client-secret", "app-t0ken-value")
 

@@ -10,11 +10,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
-from support.postgres import postgres_server, session_database
 
 from namecase import migration
 from namecase.db import create_engine
 from namecase.schema import metadata
+from support.postgres import postgres_server, session_database
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])

@@ -8,6 +8,7 @@ import glob
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
+
 from support.postgres import _temporary_cluster
 
 

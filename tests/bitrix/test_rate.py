@@ -70,6 +70,12 @@ def test_state_round_trips_for_another_process() -> None:
     assert LeakyBucket.from_state({}) == LeakyBucket()
 
 
+def test_a_portal_budget_keeps_headroom_below_the_portal_limit() -> None:
+    assert LeakyBucket.for_portal() == LeakyBucket(capacity=49, drain_per_second=2)
+    assert LeakyBucket.for_portal(250, 5) == LeakyBucket(capacity=249, drain_per_second=5)
+    assert LeakyBucket.for_portal(1, 1).capacity == 1
+
+
 def test_nonsense_parameters_are_refused() -> None:
     with pytest.raises(ValueError):
         LeakyBucket(capacity=0)

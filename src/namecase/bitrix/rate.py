@@ -30,6 +30,17 @@ class LeakyBucket:
         if self.capacity < 1 or self.drain_per_second <= 0:
             raise ValueError("a bucket needs capacity >= 1 and drain_per_second > 0")
 
+    @classmethod
+    def for_portal(
+        cls, capacity: float = 50.0, drain_per_second: float = 2.0, *, headroom: float = 1.0
+    ) -> LeakyBucket:
+        """A budget for a portal whose own bucket is ``capacity`` deep (Enterprise: 250, 5/s).
+
+        Keeps ``headroom`` requests below the portal's limit: requests reach the portal later
+        than we count them, by varying amounts, so an exact copy would sit on the edge.
+        """
+        return cls(capacity=max(1.0, capacity - headroom), drain_per_second=drain_per_second)
+
     def level_at(self, now: float) -> float:
         """The level at ``now`` after draining; time running backwards drains nothing."""
         elapsed = max(0.0, now - self.updated_at)
