@@ -1,8 +1,8 @@
 """Find a PostgreSQL server for the tests, or start a throw-away one.
 
 Order (issue 2): NAMECASE_TEST_DATABASE_URL; else 127.0.0.1:5432 (user postgres, database test)
-if it
-answers; else a temporary cluster from the initdb/pg_ctl binaries on this machine; else fail loudly.
+if it answers; else a temporary cluster from the initdb/pg_ctl binaries on this machine; else
+fail loudly.
 Each test session then works in a database of its own, created here and dropped afterwards, so
 several sessions (developers, CI) can share one server.
 """
