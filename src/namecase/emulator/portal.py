@@ -1,0 +1,159 @@
+"""One emulated Bitrix24 portal: identity, plan, app installation state, CRM data, stats."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from namecase.emulator.bxtime import MOSCOW
+from namecase.emulator.crm import CONTACT, LEAD, CrmStore
+from namecase.emulator.faults import Faults
+from namecase.emulator.limits import LeakyBucket, OperatingClock, limits_for_plan
+from namecase.emulator.tokens import TokenPair
+
+PLANS = ("free", "basic", "standard", "professional", "enterprise")
+
+# (LICENSE_TYPE, LICENSE_FAMILY) per plan, for app.info (protocol §9).
+LICENSES = {
+    "free": ("project", "project"),
+    "basic": ("basic", "basic"),
+    "standard": ("std", "std"),
+    "professional": ("pro100", "pro"),
+    "enterprise": ("ent250", "ent"),
+}
+
+
+@dataclass
+class User:
+    """A portal user; user 1 is the administrator who installs apps."""
+
+    id: int
+    admin: bool
+    name: str
+    last_name: str
+
+
+@dataclass
+class EventHandler:
+    """A row of the portal's handler table, as ``event.bind`` created it."""
+
+    id: int
+    event: str
+    handler: str
+    user_id: int  # auth_type: 0 = the user whose action caused the event
+    offline: bool = False
+
+
+@dataclass
+class PortalStats:
+    """Counters for tests and benchmarks (read through ``Emulator.stats``)."""
+
+    calls_by_method: Counter[str] = field(default_factory=Counter)
+    total_requests: int = 0
+    updates_per_record: Counter[tuple[str, int]] = field(default_factory=Counter)
+    user_updates_per_record: Counter[tuple[str, int]] = field(default_factory=Counter)
+    refreshes: int = 0
+    rejected_503: int = 0
+    rejected_429: int = 0
+    injected_errors: int = 0
+    injected_timeouts: int = 0
+    injected_resets: int = 0
+    redirects_302: int = 0
+    events_fired: int = 0
+    events_suppressed_before_install: int = 0
+    deliveries_queued: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready view; record keys become ``"contact:5"``."""
+        return {
+            "calls_by_method": dict(self.calls_by_method),
+            "total_requests": self.total_requests,
+            "updates_per_record": _record_keys(self.updates_per_record),
+            "user_updates_per_record": _record_keys(self.user_updates_per_record),
+            "refreshes": self.refreshes,
+            "rejected_503": self.rejected_503,
+            "rejected_429": self.rejected_429,
+            "injected_errors": self.injected_errors,
+            "injected_timeouts": self.injected_timeouts,
+            "injected_resets": self.injected_resets,
+            "redirects_302": self.redirects_302,
+            "events_fired": self.events_fired,
+            "events_suppressed_before_install": self.events_suppressed_before_install,
+            "deliveries_queued": self.deliveries_queued,
+        }
+
+
+def _record_keys(counter: Counter[tuple[str, int]]) -> dict[str, int]:
+    return {f"{entity}:{record_id}": count for (entity, record_id), count in counter.items()}
+
+
+class Portal:
+    """A Bitrix24 portal with the app's installation on it."""
+
+    def __init__(
+        self,
+        member_id: str,
+        domain: str,
+        plan: str,
+        base_url: Callable[[], str],
+        bucket_depth: int | None = None,
+        drain_per_second: float | None = None,
+    ) -> None:
+        if plan not in PLANS:
+            raise ValueError(f"unknown plan {plan!r}; expected one of {PLANS}")
+        limits = limits_for_plan(plan)
+        self.member_id = member_id
+        self.domain = domain
+        self.plan = plan
+        self.tz = MOSCOW
+        self._base_url = base_url
+        self.bucket = LeakyBucket(
+            depth=bucket_depth or limits.depth,
+            drain_per_second=drain_per_second or limits.drain_per_second,
+        )
+        self.operating = OperatingClock()
+        self.faults = Faults()
+        self.contacts = CrmStore(CONTACT, self.tz)
+        self.leads = CrmStore(LEAD, self.tz)
+        self.users = {
+            1: User(id=1, admin=True, name="Админ", last_name="Портала"),
+            2: User(id=2, admin=False, name="Менеджер", last_name="Продаж"),
+        }
+        self.handlers: list[EventHandler] = []
+        self._next_handler_id = 1
+        self.app_installed = False
+        self.install_finished = False
+        self.application_token: str | None = None
+        self.language = "ru"
+        self.payment_required = False
+        self.event_tokens: dict[int, TokenPair] = {}
+        self.stats = PortalStats()
+
+    @property
+    def client_endpoint(self) -> str:
+        """``{base}/{domain}/rest/``: where this portal's REST methods live."""
+        return f"{self._base_url()}/{self.domain}/rest/"
+
+    @property
+    def license(self) -> tuple[str, str]:
+        """(LICENSE_TYPE, LICENSE_FAMILY) of the plan."""
+        return LICENSES[self.plan]
+
+    def store(self, entity: str) -> CrmStore:
+        """The CRM store for ``"contact"`` or ``"lead"``."""
+        return self.contacts if entity == "contact" else self.leads
+
+    def add_handler(self, event: str, handler: str, user_id: int, offline: bool) -> EventHandler:
+        """Append a handler row and return it."""
+        row = EventHandler(
+            id=self._next_handler_id, event=event, handler=handler, user_id=user_id, offline=offline
+        )
+        self._next_handler_id += 1
+        self.handlers.append(row)
+        return row
+
+    def handlers_for(self, event: str) -> list[EventHandler]:
+        """Online handlers bound to ``event`` (names compared in upper case, protocol §2)."""
+        return [h for h in self.handlers if h.event == event and not h.offline]

@@ -1,0 +1,507 @@
+"""Portal REST methods (bitrix24-protocol.md §3, §5-§7, §9), independent of HTTP.
+
+``RestApi.execute`` takes a method name and decoded parameters and returns the HTTP status
+and JSON body a Bitrix24 portal would answer with: authentication, payment state, scope,
+operating-time limit, the method itself, and the ``time`` block.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from namecase.emulator import errors
+from namecase.emulator.bxtime import format_bitrix_datetime
+from namecase.emulator.errors import RestError
+from namecase.emulator.phpform import decode_php_query, php_values
+from namecase.emulator.portal import Portal, User
+from namecase.emulator.tokens import AccessGrant
+
+if TYPE_CHECKING:
+    from namecase.emulator.emulator import Emulator
+
+BATCH_LIMIT = 50
+
+# Events an app may bind here, and the scope each needs (event.bind: "Event not found" when
+# the event is unknown or outside the app's scope).
+EVENT_SCOPES = {
+    "ONCRMCONTACTADD": "crm",
+    "ONCRMCONTACTUPDATE": "crm",
+    "ONCRMCONTACTDELETE": "crm",
+    "ONCRMLEADADD": "crm",
+    "ONCRMLEADUPDATE": "crm",
+    "ONCRMLEADDELETE": "crm",
+    "ONAPPINSTALL": "",
+    "ONAPPUNINSTALL": "",
+    "ONAPPUPDATE": "",
+    "ONAPPTEST": "",
+}
+
+
+@dataclass
+class CallContext:
+    """Who calls, on which portal, at what time."""
+
+    emulator: Emulator
+    portal: Portal
+    user: User
+    now: float
+
+
+@dataclass
+class MethodResult:
+    """A method's ``result`` plus list paging (``total``/``next``)."""
+
+    result: Any
+    total: int | None = None
+    next: int | None = None
+
+
+MethodHandler = Callable[[CallContext, dict[str, Any]], MethodResult]
+
+
+class RestApi:
+    """Dispatches REST calls for the portals of one emulator."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.methods: dict[str, tuple[str, MethodHandler]] = {
+            "app.info": ("", _app_info),
+            "profile": ("", _profile),
+            "user.admin": ("", _user_admin),
+            "user.current": ("", _user_current),
+            "scope": ("", _scope),
+            "event.bind": ("", _event_bind),
+            "event.unbind": ("", _event_unbind),
+            "event.get": ("", _event_get),
+        }
+        for entity in ("contact", "lead"):
+            self.methods.update(_crm_methods(entity))
+
+    def execute(
+        self, portal: Portal, method: str, params: dict[str, Any], started: float
+    ) -> tuple[int, dict[str, Any]]:
+        """Run one HTTP-level call and return ``(status, body)``."""
+        try:
+            context = self._authenticate(portal, params.pop("auth", None), started)
+            if method == "batch":
+                portal.stats.calls_by_method["batch"] += 1
+                result = self._batch(context, params)
+                return 200, self._success(result, started, method=None, portal=portal)
+            return 200, self._call(context, method, params, started)
+        except RestError as error:
+            return error.status, self._error_body(error, portal, method, started)
+
+    def _authenticate(self, portal: Portal, token: Any, now: float) -> CallContext:
+        if portal.plan == "free":
+            raise errors.rest_only_on_commercial_plans()
+        if not isinstance(token, str) or not token:
+            raise errors.no_auth_found()
+        grant: AccessGrant = self.emulator.tokens.authenticate(token, now)
+        if grant.member_id != portal.member_id or not portal.app_installed:
+            raise errors.no_auth_found()
+        if portal.payment_required:
+            raise errors.payment_required()
+        user = portal.users[grant.user_id]
+        return CallContext(emulator=self.emulator, portal=portal, user=user, now=now)
+
+    def _call(
+        self, context: CallContext, method: str, params: dict[str, Any], started: float
+    ) -> dict[str, Any]:
+        result = self._run_method(context, method, params)
+        return self._success(result, started, method=method, portal=context.portal)
+
+    def _run_method(
+        self, context: CallContext, method: str, params: dict[str, Any]
+    ) -> MethodResult:
+        portal = context.portal
+        entry = self.methods.get(method)
+        if entry is None:
+            raise errors.method_not_found()
+        scope, handler = entry
+        if scope and scope not in self.emulator.config.scope.split(","):
+            raise errors.insufficient_scope()
+        limit = portal.faults.operating_limit_seconds.get(method)
+        if portal.operating.is_blocked(method, limit, context.now):
+            portal.stats.rejected_429 += 1
+            raise errors.operation_time_limit()
+        portal.stats.calls_by_method[method] += 1
+        began = time.perf_counter()
+        try:
+            return handler(context, {key.lower(): value for key, value in params.items()})
+        finally:
+            cost = portal.faults.operating_cost_seconds.get(method)
+            spent = cost if cost is not None else time.perf_counter() - began
+            portal.operating.record(method, spent, context.now)
+
+    def _batch(self, context: CallContext, params: dict[str, Any]) -> MethodResult:
+        params = {key.lower(): value for key, value in params.items()}
+        commands = params.get("cmd")
+        halt = str(params.get("halt", "0")).lower() in ("1", "true", "y")
+        items = _batch_items(commands)
+        if len(items) > BATCH_LIMIT:
+            raise RestError(400, "ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded")
+        parts: dict[str, dict[str, Any]] = {
+            "result": {},
+            "result_error": {},
+            "result_total": {},
+            "result_next": {},
+            "result_time": {},
+        }
+        for key, command in items:
+            failed = self._batch_command(context, key, command, parts)
+            if failed and halt:
+                break
+        keyed_as_list = isinstance(commands, list)
+        return MethodResult(
+            result={name: _php_array(part, keyed_as_list) for name, part in parts.items()}
+        )
+
+    def _batch_command(
+        self, context: CallContext, key: str, command: Any, parts: dict[str, dict[str, Any]]
+    ) -> bool:
+        started = time.time()
+        method, _, query = str(command).partition("?")
+        method = _method_name(method)
+        try:
+            if method == "batch":
+                raise RestError(
+                    405, "ERROR_BATCH_METHOD_NOT_ALLOWED", "Method is not allowed for batch usage"
+                )
+            sub_params = decode_php_query(query)
+            sub_params.pop("auth", None)
+            outcome = self._run_method(context, method, sub_params)
+        except RestError as error:
+            parts["result_error"][key] = error.body()
+            return True
+        parts["result"][key] = outcome.result
+        if outcome.total is not None:
+            parts["result_total"][key] = outcome.total
+        if outcome.next is not None:
+            parts["result_next"][key] = outcome.next
+        parts["result_time"][key] = self._time_block(
+            started, context.portal, method if method != "batch" else None
+        )
+        return False
+
+    def _success(
+        self, outcome: MethodResult, started: float, method: str | None, portal: Portal
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"result": outcome.result}
+        if outcome.next is not None:
+            body["next"] = outcome.next
+        if outcome.total is not None:
+            body["total"] = outcome.total
+        body["time"] = self._time_block(started, portal, method)
+        return body
+
+    def _error_body(
+        self, error: RestError, portal: Portal, method: str, started: float
+    ) -> dict[str, Any]:
+        body = error.body()
+        if error.code == "OPERATION_TIME_LIMIT":
+            body["time"] = self._time_block(started, portal, method)
+        return body
+
+    def _time_block(self, started: float, portal: Portal, method: str | None) -> dict[str, Any]:
+        finished = self.emulator.now()
+        block: dict[str, Any] = {
+            "start": started,
+            "finish": finished,
+            "duration": finished - started,
+            "processing": finished - started,
+            "date_start": format_bitrix_datetime(started, portal.tz),
+            "date_finish": format_bitrix_datetime(finished, portal.tz),
+        }
+        if method is not None:
+            reset_at = portal.operating.reset_at(method, finished)
+            if reset_at is not None:
+                block["operating_reset_at"] = reset_at
+            block["operating"] = portal.operating.operating(method, finished)
+        return block
+
+
+def _method_name(raw: str) -> str:
+    name = raw.strip().strip("/").lower()
+    return name.removesuffix(".json")
+
+
+def _batch_items(commands: Any) -> list[tuple[str, Any]]:
+    if isinstance(commands, list):
+        return [(str(index), command) for index, command in enumerate(commands)]
+    if isinstance(commands, Mapping):
+        return [(str(key), command) for key, command in commands.items()]
+    return []
+
+
+def _php_array(part: dict[str, Any], keyed_as_list: bool) -> Any:
+    # PHP's json_encode renders an empty array, or one keyed 0..n-1, as a JSON list (§6).
+    if not part:
+        return []
+    if keyed_as_list and list(part) == [str(i) for i in range(len(part))]:
+        return list(part.values())
+    return part
+
+
+# --- app and user methods (§9) -------------------------------------------------------
+
+
+def _app_info(context: CallContext, params: dict[str, Any]) -> MethodResult:
+    portal, config = context.portal, context.emulator.config
+    license_type, family = portal.license
+    return MethodResult(
+        {
+            "ID": config.app_id,
+            "CODE": config.client_id,
+            "VERSION": config.app_version,
+            "STATUS": config.app_status,
+            "INSTALLED": portal.install_finished,
+            "PAYMENT_EXPIRED": "Y" if portal.payment_required else "N",
+            "DAYS": None,
+            "LANGUAGE_ID": portal.language,
+            "LICENSE": f"ru_{license_type}",
+            "LICENSE_TYPE": license_type,
+            "LICENSE_FAMILY": family,
+        }
+    )
+
+
+def _profile(context: CallContext, params: dict[str, Any]) -> MethodResult:
+    user = context.user
+    return MethodResult(
+        {
+            "ID": str(user.id),
+            "ADMIN": user.admin,
+            "NAME": user.name,
+            "LAST_NAME": user.last_name,
+            "PERSONAL_GENDER": "",
+            "TIME_ZONE": "",
+        }
+    )
+
+
+def _user_admin(context: CallContext, params: dict[str, Any]) -> MethodResult:
+    return MethodResult(context.user.admin)
+
+
+def _user_current(context: CallContext, params: dict[str, Any]) -> MethodResult:
+    user = context.user
+    return MethodResult(
+        {"ID": str(user.id), "ACTIVE": True, "NAME": user.name, "LAST_NAME": user.last_name}
+    )
+
+
+def _scope(context: CallContext, params: dict[str, Any]) -> MethodResult:
+    return MethodResult(context.emulator.config.scope.split(","))
+
+
+# --- events (§3) ----------------------------------------------------------------------
+
+
+def _event_bind(context: CallContext, params: dict[str, Any]) -> MethodResult:
+    user, portal = context.user, context.portal
+    event = str(params.get("event") or "").upper()
+    event_type = str(params.get("event_type") or "online").lower()
+    handler = str(params.get("handler") or "")
+    auth_type = _as_int(params.get("auth_type"))
+    if auth_type > 0 and not user.admin and auth_type != user.id:
+        raise errors.access_denied(
+            "Access denied! Event binding with AUTH_TYPE requires administrator access rights"
+        )
+    if auth_type <= 0 and not user.admin:
+        auth_type = user.id  # non-admins bind for themselves (event-bind.md)
+    if not event:
+        raise errors.argument_null("EVENT")
+    if event_type not in ("online", "offline"):
+        raise RestError(400, "ERROR_ARGUMENT", "Value must be one of {online|offline}")
+    if event_type == "offline":
+        if not user.admin:
+            raise errors.access_denied(
+                "Access denied! Offline events binding requires administrator access rights"
+            )
+        handler, auth_type = "", 0
+    elif not handler:
+        raise errors.argument_null("HANDLER")
+    else:
+        _check_handler_url(handler)
+    if not _event_in_scope(context, event):
+        raise RestError(400, "ERROR_EVENT_NOT_FOUND", "Event not found")
+    offline = event_type == "offline"
+    for row in portal.handlers:
+        if (row.event, row.handler, row.user_id, row.offline) == (
+            event,
+            handler,
+            auth_type,
+            offline,
+        ):
+            raise RestError(
+                400, "ERROR_CORE", "Unable to set event handler: Handler already binded"
+            )
+    portal.add_handler(event, handler, auth_type, offline)
+    return MethodResult(True)
+
+
+def _check_handler_url(handler: str) -> None:
+    parts = urlsplit(handler)
+    if parts.scheme not in ("http", "https"):
+        raise RestError(400, "ERROR_UNSUPPORTED_PROTOCOL", "Unsupported handler protocol")
+    if not parts.hostname or "." not in parts.hostname:
+        raise RestError(400, "ERROR_WRONG_HANDLER_URL", "Wrong handler URL")
+
+
+def _event_in_scope(context: CallContext, event: str) -> bool:
+    if event not in EVENT_SCOPES:
+        return False
+    needed = EVENT_SCOPES[event]
+    return not needed or needed in context.emulator.config.scope.split(",")
+
+
+def _event_unbind(context: CallContext, params: dict[str, Any]) -> MethodResult:
+    user, portal = context.user, context.portal
+    event = str(params.get("event") or "").upper()
+    event_type = str(params.get("event_type") or "online").lower()
+    handler = str(params.get("handler") or "")
+    if not event:
+        raise errors.argument_null("EVENT")
+    if event_type not in ("online", "offline"):
+        raise RestError(400, "ERROR_ARGUMENT", "Value must be one of {online|offline}")
+    offline = event_type == "offline"
+    if offline:
+        if not user.admin:
+            raise errors.access_denied(
+                "Access denied! Offline events unbinding requires administrator access rights"
+            )
+        handler = ""
+    elif not handler:
+        raise errors.argument_null("HANDLER")
+    wanted_user: int | None = None
+    if "auth_type" in params:
+        wanted_user = _as_int(params["auth_type"])
+    elif not user.admin:
+        wanted_user = user.id
+    kept, removed = [], 0
+    for row in portal.handlers:
+        matches = (row.event, row.handler, row.offline) == (event, handler, offline) and (
+            wanted_user is None or row.user_id == wanted_user
+        )
+        if matches:
+            removed += 1
+        else:
+            kept.append(row)
+    portal.handlers = kept
+    return MethodResult({"count": removed})
+
+
+def _event_get(context: CallContext, params: dict[str, Any]) -> MethodResult:
+    user, portal = context.user, context.portal
+    rows: list[dict[str, Any]] = []
+    for row in portal.handlers:
+        if not user.admin and row.user_id != user.id:
+            continue
+        if row.offline:
+            rows.append({"event": row.event, "connector_id": "", "offline": 1})
+        else:
+            rows.append(
+                {
+                    "event": row.event,
+                    "handler": row.handler,
+                    "auth_type": str(row.user_id),
+                    "offline": 0,
+                }
+            )
+    return MethodResult(rows)
+
+
+# --- CRM (§7) ---------------------------------------------------------------------------
+
+
+def _crm_methods(entity: str) -> dict[str, tuple[str, MethodHandler]]:
+    def add(context: CallContext, params: dict[str, Any]) -> MethodResult:
+        fields = _fields_param(params)
+        portal = context.portal
+        now_text = format_bitrix_datetime(context.now, portal.tz)
+        record_id = portal.store(entity).add(fields, context.user.id, now_text)
+        context.emulator.crm_changed(portal, entity, "ADD", record_id, context.user.id, False)
+        return MethodResult(record_id)
+
+    def get(context: CallContext, params: dict[str, Any]) -> MethodResult:
+        record = context.portal.store(entity).get(_record_id(params))
+        if record is None:
+            raise errors.crm_error("Not found")
+        return MethodResult(record)
+
+    def update(context: CallContext, params: dict[str, Any]) -> MethodResult:
+        record_id = _record_id(params)
+        fields = _fields_param(params)
+        portal = context.portal
+        store = portal.store(entity)
+        now_text = format_bitrix_datetime(context.now, portal.tz)
+        if not store.update(record_id, fields, context.user.id, now_text):
+            raise errors.crm_error(store.schema.not_found_on_update)
+        portal.stats.updates_per_record[(entity, record_id)] += 1
+        context.emulator.crm_changed(portal, entity, "UPDATE", record_id, context.user.id, False)
+        return MethodResult(True)
+
+    def delete(context: CallContext, params: dict[str, Any]) -> MethodResult:
+        record_id = _record_id(params)
+        portal = context.portal
+        if not portal.store(entity).delete(record_id):
+            raise RestError(400, "ERROR_CORE", "Элемент не найден")
+        context.emulator.crm_changed(portal, entity, "DELETE", record_id, context.user.id, False)
+        return MethodResult(True)
+
+    def list_(context: CallContext, params: dict[str, Any]) -> MethodResult:
+        filter_ = _array_param(params, "filter")
+        order = _array_param(params, "order")
+        select = [str(name) for name in php_values(params.get("select"))]
+        page = context.portal.store(entity).list_page(
+            filter_, order, select, _as_int(params.get("start"))
+        )
+        return MethodResult(page.rows, total=page.total, next=page.next)
+
+    prefix = f"crm.{entity}."
+    return {
+        prefix + "add": ("crm", add),
+        prefix + "get": ("crm", get),
+        prefix + "update": ("crm", update),
+        prefix + "delete": ("crm", delete),
+        prefix + "list": ("crm", list_),
+    }
+
+
+def _record_id(params: Mapping[str, Any]) -> int:
+    record_id = _as_int(params.get("id"))
+    if record_id <= 0:
+        raise errors.crm_error("ID is not defined or invalid.")
+    return record_id
+
+
+def _fields_param(params: Mapping[str, Any]) -> dict[str, Any]:
+    fields = params.get("fields")
+    if isinstance(fields, list) and not fields:
+        return {}  # an empty PHP array
+    if not isinstance(fields, dict):
+        raise errors.crm_error("Parameter 'fields' must be array")
+    extra = params.get("params")
+    if extra is not None and not isinstance(extra, dict | list):
+        raise errors.crm_error("Parameter 'params' must be array")
+    return fields
+
+
+def _array_param(params: Mapping[str, Any], name: str) -> dict[str, Any]:
+    value = params.get(name)
+    if value is None or value == [] or value == "":
+        return {}
+    if not isinstance(value, dict):
+        raise errors.crm_error(f"Parameter '{name}' must be array")
+    return value
+
+
+def _as_int(value: Any) -> int:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return 0

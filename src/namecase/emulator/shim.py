@@ -1,0 +1,67 @@
+"""A minimal BX24 JS library served at ``{base}/api/v1/`` (instead of ``//api.bitrix24.com``).
+
+Enough for the app's installer and main pages to run in a browser test: ``BX24.init``,
+``installFinish`` (tells the emulator the install is finished, protocol §1), ``getAuth``,
+``getDomain``, ``isAdmin``, ``callMethod``, ``fitWindow`` and ``resizeWindow``. The portal is
+found from the frame's ``DOMAIN`` query parameter (the frame URL always carries it), or from a
+``data-domain`` attribute on the script tag.
+"""
+
+from __future__ import annotations
+
+BX24_SHIM = r"""(function () {
+  "use strict";
+  var script = document.currentScript;
+  var base = script ? new URL(script.src, window.location.href).origin : "";
+  var query = new URLSearchParams(window.location.search);
+  var domain = (script && script.dataset && script.dataset.domain) || query.get("DOMAIN") || "";
+  var auth = null;
+
+  function control(path, options) {
+    var sep = path.indexOf("?") < 0 ? "?" : "&";
+    return fetch(base + "/_emulator/" + path + sep + "domain=" + encodeURIComponent(domain),
+                 options || {}).then(function (r) { return r.json(); });
+  }
+
+  function loadAuth() {
+    return control("frame-auth").then(function (a) { auth = a; return a; });
+  }
+
+  window.BX24 = {
+    init: function (callback) {
+      loadAuth().then(function () { if (callback) { callback(); } });
+    },
+    installFinish: function () {
+      return control("install/finish", { method: "POST" });
+    },
+    getAuth: function () {
+      if (!auth) { return false; }
+      return { access_token: auth.access_token, refresh_token: auth.refresh_token,
+               expires_in: auth.expires_in, domain: auth.domain, member_id: auth.member_id };
+    },
+    refreshAuth: function (callback) {
+      loadAuth().then(function () { if (callback) { callback(window.BX24.getAuth()); } });
+    },
+    getDomain: function () { return domain; },
+    isAdmin: function () { return true; },
+    fitWindow: function (callback) { if (callback) { callback(); } },
+    resizeWindow: function (width, height, callback) { if (callback) { callback(); } },
+    callMethod: function (method, params, callback) {
+      var body = Object.assign({}, params || {}, { auth: auth ? auth.access_token : "" });
+      return fetch(auth.client_endpoint + method, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
+      }).then(function (r) { return r.json(); }).then(function (answer) {
+        var result = {
+          answer: answer,
+          data: function () { return answer.result; },
+          error: function () {
+            return answer.error ? answer.error + ": " + answer.error_description : undefined;
+          }
+        };
+        if (callback) { callback(result); }
+        return result;
+      });
+    }
+  };
+})();
+"""
