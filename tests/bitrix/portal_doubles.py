@@ -121,3 +121,31 @@ class Sleeps:
     async def __call__(self, delay: float) -> None:
         self.delays.append(delay)
         await asyncio.sleep(0)
+
+
+Answer = tuple[int, dict[str, str], bytes]
+
+
+@dataclass
+class StubPortal:
+    """An ASGI portal answering what a test scripts, for answers the emulator never gives
+    (licence-page redirects, HTML error pages, odd batch shapes). Records every request."""
+
+    answer: Any = None  # Callable[[str, bytes], Answer]
+    requests: list[tuple[str, str, bytes]] = field(default_factory=list)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        self.requests.append((scope["method"], scope["path"], body))
+        status, headers, content = self.answer(scope["path"], body)
+        raw_headers = [(key.encode(), value.encode()) for key, value in headers.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": content})

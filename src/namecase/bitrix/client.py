@@ -290,7 +290,7 @@ class BitrixClient:
             if response.status_code not in _REDIRECTS:
                 if renamed:
                     await link.moved(target.endpoint)
-                return _success_body(response.status_code, body, method)
+                return _success_body(response.status_code, body, method, token)
             # A renamed portal answers 302; following it automatically would turn the POST into
             # a GET without the body (protocol §5), so re-POST by hand.
             target.endpoint = self._renamed_endpoint(target.endpoint, method, response)
@@ -414,11 +414,15 @@ class BitrixClient:
         return text[: self._log_body_limit] + "…(truncated)"
 
 
-def _success_body(status: int, body: Any, method: str) -> Mapping[str, Any]:
+def _success_body(status: int, body: Any, method: str, token: str) -> Mapping[str, Any]:
     """The body of a successful answer, or the error it carries (read on every status, §5)."""
     if isinstance(body, Mapping):
         if status == 200 and "result" in body and not body.get("error"):
             return body
+        description = body.get("error_description")
+        if isinstance(description, str):
+            # Error messages reach logs and the admin page: never with our token in them.
+            body = {**body, "error_description": mask_secrets(description, (token,))}
         raise error_from_response(status, body, method=method)
     if status == 200:
         raise PortalUnavailable(

@@ -7,6 +7,7 @@ the local emulator (issue 5 item 6; bitrix24-protocol.md §4, §5).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import httpx
@@ -14,6 +15,8 @@ import httpx
 from namecase.bitrix.errors import ForbiddenEndpoint
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# A DNS name (IDNA-encoded by httpx) or an IP literal; httpx itself accepts "a%20b" as a host.
+_HOST = re.compile(r"[a-z0-9._-]+|[0-9a-f:.]+", re.IGNORECASE)
 
 
 def origin_of(url: str) -> str:
@@ -49,6 +52,8 @@ def _parse(url: str) -> httpx.URL:
         raise ForbiddenEndpoint(description="not a valid URL") from exc
     if parsed.scheme not in _DEFAULT_PORTS or not parsed.host:
         raise ForbiddenEndpoint(description="not an absolute http(s) URL")
+    if not _HOST.fullmatch(parsed.raw_host.decode("ascii", "replace")):
+        raise ForbiddenEndpoint(description="not a valid host name")
     if parsed.userinfo:
         raise ForbiddenEndpoint(description="URLs with credentials are refused")
     return parsed
