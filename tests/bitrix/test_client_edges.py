@@ -16,6 +16,7 @@ from namecase.bitrix import (
     LeakyBucket,
     OAuthClient,
     PaymentRequired,
+    PortalDeleted,
     PortalUnavailable,
 )
 from support.servers import serve
@@ -251,3 +252,21 @@ async def test_a_token_echoed_in_an_error_reaches_neither_the_log_nor_the_messag
     assert raised.value.description == "token *** is not valid here"
     assert link.access_token not in log.calls[0].response
     assert "***" in log.calls[0].response
+
+
+async def test_a_deleted_portal_is_disabled_without_retries(
+    stub: tuple[StubPortal, str], client_and_log: tuple[BitrixClient, CallLog, Sleeps]
+) -> None:
+    # PORTAL_DELETED comes with HTTP 500 (system-errors.md) yet is terminal, not transient.
+    portal, base = stub
+    deleted = {"error": "PORTAL_DELETED", "error_description": "Portal was deleted"}
+    portal.answer = lambda path, body: _json(500, deleted)
+    client, _, sleeps = client_and_log
+    link = _link(f"{base}/rest/")
+
+    with pytest.raises(PortalDeleted):
+        await client.call(link, "profile")
+
+    assert [error.portal_state for error in link.disabled_with] == ["uninstalled"]
+    assert len(portal.requests) == 1
+    assert sleeps.delays == []

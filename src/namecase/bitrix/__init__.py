@@ -31,7 +31,7 @@ from namecase.bitrix.errors import (
     error_from_response,
     oauth_error_from_response,
 )
-from namecase.bitrix.forms import FormError, encode_php_form, parse_php_form
+from namecase.bitrix.forms import FormError, FormTooLarge, encode_php_form, parse_php_form
 from namecase.bitrix.oauth import OAuthClient, TokenGrant
 from namecase.bitrix.rate import LeakyBucket
 from namecase.bitrix.redaction import mask_secrets, redact
@@ -46,6 +46,7 @@ __all__ = [
     "ExpiredToken",
     "ForbiddenEndpoint",
     "FormError",
+    "FormTooLarge",
     "InvalidAuth",
     "InvalidGrant",
     "LeakyBucket",

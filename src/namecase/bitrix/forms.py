@@ -20,6 +20,10 @@ class FormError(ValueError):
     """The body is not a form we accept (too big, too deep, malformed, not UTF-8)."""
 
 
+class FormTooLarge(FormError):
+    """The body is over ``max_bytes`` (the events endpoint answers 413 for it)."""
+
+
 def parse_php_form(
     body: bytes | str,
     *,
@@ -79,10 +83,10 @@ def _body_text(body: bytes | str, max_bytes: int) -> str:
     if isinstance(body, str):
         size = len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
         if size > max_bytes:
-            raise FormError(f"form is larger than {max_bytes} bytes")
+            raise FormTooLarge(f"form is larger than {max_bytes} bytes")
         return body
     if len(body) > max_bytes:
-        raise FormError(f"form is larger than {max_bytes} bytes")
+        raise FormTooLarge(f"form is larger than {max_bytes} bytes")
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:
