@@ -282,20 +282,21 @@ class BitrixClient:
         # auth goes in the JSON body, never in the URL: URLs end up in access logs (protocol §5).
         content = json.dumps({**params, "auth": token}, ensure_ascii=False).encode("utf-8")
         logged_request = self._log_text(redact({**params, "auth": token}), token)
-        url = target.endpoint + method
-        renamed = False
+        endpoint = target.endpoint
         for _hop in range(_MAX_HOPS + 1):
             await self._await_budget(link.bucket)
-            response, body = await self._post(link, url, method, content, logged_request, token)
+            response, body = await self._post(
+                link, endpoint + method, method, content, logged_request, token
+            )
             if response.status_code not in _REDIRECTS:
-                if renamed:
-                    await link.moved(target.endpoint)
+                if endpoint != target.endpoint:
+                    # Only a chain that ends at a REST answer is a rename worth storing.
+                    target.endpoint = endpoint
+                    await link.moved(endpoint)
                 return _success_body(response.status_code, body, method, token)
             # A renamed portal answers 302; following it automatically would turn the POST into
             # a GET without the body (protocol §5), so re-POST by hand.
-            target.endpoint = self._renamed_endpoint(target.endpoint, method, response)
-            url = target.endpoint + method
-            renamed = True
+            endpoint = self._renamed_endpoint(endpoint, method, response)
         raise PortalUnavailable(
             "", "too many redirects", status=response.status_code, method=method
         )
