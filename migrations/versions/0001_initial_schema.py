@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 08:19:06.810410
+Create Date: 2026-11-28 08:34:20.271449
 """
 
 from collections.abc import Sequence
@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("last_id", sa.BigInteger(), nullable=False),
         sa.Column("total", sa.Integer(), nullable=True),
         sa.Column("scanned", sa.Integer(), nullable=False),
+        sa.Column("queued", sa.Integer(), nullable=False),
         sa.Column("started_at", namecase.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("finished_at", namecase.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("member_id", "entity_type", name=op.f("pk_backfills")),
@@ -120,19 +121,19 @@ def upgrade() -> None:
     op.create_table(
         "portal_queue",
         sa.Column("member_id", sa.String(length=64), nullable=False),
+        sa.Column("due_at", namecase.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("not_before", namecase.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("lease_owner", sa.String(length=128), nullable=True),
         sa.Column("lease_until", namecase.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("next_run_at", namecase.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("bucket_level", sa.Float(), nullable=False),
-        sa.Column("bucket_updated_at", sa.Float(), nullable=False),
-        sa.Column("backoff_seconds", sa.Float(), nullable=False),
-        sa.Column("last_reconciled_at", namecase.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("bucket", sa.JSON(), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("reconciled_at", namecase.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_run_at", namecase.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("member_id", name=op.f("pk_portal_queue")),
     )
     with op.batch_alter_table("portal_queue", schema=None) as batch_op:
-        batch_op.create_index("ix_portal_queue_next_run_at", ["next_run_at"], unique=False)
+        batch_op.create_index("ix_portal_queue_due_at", ["due_at"], unique=False)
 
     op.create_table(
         "portals",
@@ -152,6 +153,7 @@ def upgrade() -> None:
         sa.Column("rate_capacity", sa.Float(), nullable=True),
         sa.Column("rate_per_second", sa.Float(), nullable=True),
         sa.Column("token_version", sa.Integer(), nullable=False),
+        sa.Column("needs_bind", sa.Boolean(), nullable=False),
         sa.Column("refreshed_at", namecase.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("installed_at", namecase.db.UTCDateTime(timezone=True), nullable=False),
@@ -206,7 +208,7 @@ def downgrade() -> None:
     op.drop_table("rest_calls")
     op.drop_table("portals")
     with op.batch_alter_table("portal_queue", schema=None) as batch_op:
-        batch_op.drop_index("ix_portal_queue_next_run_at")
+        batch_op.drop_index("ix_portal_queue_due_at")
 
     op.drop_table("portal_queue")
     with op.batch_alter_table("kept_values", schema=None) as batch_op:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from namecase import health
+from namecase.events.router import router as events_router
 from namecase.logs import configure_logging
 from namecase.middleware import RequestObserver
+from namecase.pipeline.worker import Worker
+from namecase.portals.router import router as install_router
 from namecase.runtime import Runtime
 from namecase.settings import Settings, get_settings
 
@@ -22,9 +26,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.start(settings)
         app.state.runtime = runtime
+        worker = Worker(runtime) if settings.runs_worker_in_serve else None
+        worker_task = asyncio.create_task(worker.run()) if worker else None
         try:
             yield
         finally:
+            if worker is not None and worker_task is not None:
+                worker.stop()
+                await worker_task
             await runtime.close()
 
     configure_logging(settings.log_level, settings.log_format)
@@ -36,4 +45,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestObserver)
     app.include_router(health.router)
+    app.include_router(install_router)
+    app.include_router(events_router)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from typing import Annotated
 
 import typer
@@ -50,21 +51,51 @@ def serve(
     """Run the HTTP service (and, by default on SQLite, the worker in the same process)."""
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
-    if settings.is_sqlite:
-        migration.upgrade(settings.database_url)
-    else:
-        current, head = asyncio.run(_revision_gap(settings))
-        if current != head:
-            typer.echo(
-                f"namecase: the database is at revision {current}, the code needs {head}; "
-                "run `namecase migrate` first",
-                err=True,
-            )
-            raise typer.Exit(1)
+    _require_head(settings)
     from namecase.app import create_app
 
     typer.echo(f"namecase serving on http://{host}:{port} (database: {_safe_url(settings)})")
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+
+
+@cli.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Portals worked on at once")] = 4,
+) -> None:
+    """Run a worker process: claims portals from the queue until SIGTERM or Ctrl+C."""
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    _require_head(settings)
+    asyncio.run(_run_worker(settings, concurrency))
+
+
+async def _run_worker(settings: Settings, concurrency: int) -> None:
+    from namecase.pipeline.worker import Worker
+    from namecase.runtime import Runtime
+
+    runtime = Runtime.start(settings)
+    worker = Worker(runtime, concurrency=concurrency)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, worker.stop)
+    try:
+        await worker.run()
+    finally:
+        await runtime.close()
+
+
+def _require_head(settings: Settings) -> None:
+    if settings.is_sqlite:
+        migration.upgrade(settings.database_url)
+        return
+    current, head = asyncio.run(_revision_gap(settings))
+    if current != head:
+        typer.echo(
+            f"namecase: the database is at revision {current}, the code needs {head}; "
+            "run `namecase migrate` first",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 def _safe_url(settings: Settings) -> str:

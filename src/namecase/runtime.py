@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -10,7 +11,13 @@ import httpx
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from namecase.bitrix import BitrixClient, OAuthClient, RestCall
 from namecase.db import create_engine, create_session_factory
+from namecase.metrics import REST_CALLS
+from namecase.portals.crypto import TokenCipher
+from namecase.portals.link import RefreshLocks
+from namecase.portals.models import RestCallLog
+from namecase.portals.service import PortalService
 from namecase.settings import Settings
 
 
@@ -22,21 +29,63 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
+    cipher: TokenCipher
+    oauth: OAuthClient
+    bitrix: BitrixClient
+    portals: PortalService
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
         engine = create_engine(settings.database_url)
+        sessions = create_session_factory(engine)
         http = httpx.AsyncClient(
             timeout=httpx.Timeout(30.0, connect=10.0),
             follow_redirects=False,
             headers={"User-Agent": "namecase/0.1 (+Bitrix24 app)"},
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         )
-        return cls(settings, engine, create_session_factory(engine), http)
+        cipher = TokenCipher(settings.fernet_keys())
+        oauth = OAuthClient(
+            http,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            oauth_servers=settings.oauth_servers,
+            allow_http=settings.allow_http,
+        )
+
+        async def log_call(call: RestCall) -> None:
+            REST_CALLS.labels(call.method, call.error_code or "ok").inc()
+            async with sessions() as session, session.begin():
+                session.add(rest_call_row(call))
+
+        bitrix = BitrixClient(http, allow_http=settings.allow_http, on_call=log_call)
+        portals = PortalService(
+            sessions=sessions,
+            cipher=cipher,
+            oauth=oauth,
+            bitrix=bitrix,
+            locks=RefreshLocks(),
+            handler_url=f"{settings.public_url}/events",
+            allow_http=settings.allow_http,
+        )
+        return cls(settings, engine, sessions, http, cipher, oauth, bitrix, portals)
 
     async def close(self) -> None:
         await self.http.aclose()
         await self.engine.dispose()
+
+
+def rest_call_row(call: RestCall) -> RestCallLog:
+    return RestCallLog(
+        member_id=call.member_id,
+        method=call.method,
+        http_status=call.http_status,
+        error_code=call.error_code,
+        duration_ms=call.duration_ms,
+        request=call.request,
+        response=call.response,
+        created_at=dt.datetime.fromtimestamp(call.started_at, dt.UTC),
+    )
 
 
 def get_runtime(request: Request) -> Runtime:

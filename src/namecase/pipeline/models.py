@@ -5,30 +5,31 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from namecase.db import Base, UTCDateTime, utcnow
 
 
 class PortalQueue(Base):
-    """Per-portal scheduling: who holds the lease, when to run next, the rate-budget state.
+    """Per-portal scheduling: who holds the lease, when work is due, the rate-budget state.
 
     Whoever holds the lease is the only caller of that portal's REST API, so the leaky bucket kept
-    here is exact across any number of worker processes (DESIGN.md §4).
+    here is exact across any number of worker processes (DESIGN.md §4). `due_at` orders portals
+    round-robin: after a batch a portal with more work is due "now", behind those already waiting.
     """
 
     __tablename__ = "portal_queue"
-    __table_args__ = (Index("ix_portal_queue_next_run_at", "next_run_at"),)
+    __table_args__ = (Index("ix_portal_queue_due_at", "due_at"),)
 
     member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    not_before: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    next_run_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    bucket_level: Mapped[float] = mapped_column(Float, default=0.0)
-    bucket_updated_at: Mapped[float] = mapped_column(Float, default=0.0)
-    backoff_seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    last_reconciled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    bucket: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    reconciled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
@@ -94,6 +95,7 @@ class Backfill(Base):
     last_id: Mapped[int] = mapped_column(BigInteger, default=0)
     total: Mapped[int | None] = mapped_column(Integer, nullable=True)
     scanned: Mapped[int] = mapped_column(Integer, default=0)
+    queued: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from namecase.db import Base, UTCDateTime, utcnow
@@ -36,6 +36,8 @@ class Portal(Base):
     rate_capacity: Mapped[float | None] = mapped_column(Float, nullable=True)
     rate_per_second: Mapped[float | None] = mapped_column(Float, nullable=True)
     token_version: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when Bitrix24 wiped our event handlers (app update, install event); the worker re-binds.
+    needs_bind: Mapped[bool] = mapped_column(Boolean, default=False)
     refreshed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     installed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

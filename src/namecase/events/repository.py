@@ -1,0 +1,193 @@
+"""All SQL of the inbox, the durable queue between /events and the worker.
+
+The events package owns the inbox; the pipeline consumes it through this repository (the
+dependency points one way: pipeline → events).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from namecase.db import utcnow
+from namecase.events.models import InboxItem
+from namecase.pipeline.models import PortalQueue
+
+_PENDING = text("state = 'pending'")
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """One record to (re)normalize."""
+
+    member_id: str
+    entity_type: str
+    entity_id: int
+    source: str = "event"
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    """The dialect's INSERT … ON CONFLICT construct (PostgreSQL and SQLite both have one)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+class InboxRepository:
+    """Enqueue, read and settle inbox items; every query is scoped to one portal."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def enqueue(self, items: Iterable[Enqueued], now: dt.datetime | None = None) -> None:
+        """Insert pending items; one already pending for the same record is bumped instead.
+
+        The bump (version + 1) is what keeps a burst lossless: a worker holding version N of the
+        row will see that it changed and leave it pending for another pass.
+        """
+        now = now or utcnow()
+        rows: list[dict[str, Any]] = [
+            {
+                "member_id": item.member_id,
+                "entity_type": item.entity_type,
+                "entity_id": item.entity_id,
+                "source": item.source,
+                "state": "pending",
+                "version": 1,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "received_at": now,
+                "updated_at": now,
+            }
+            for item in items
+        ]
+        if not rows:
+            return
+        insert = _insert_for(self.session)
+        statement = insert(InboxItem).values(rows)
+        statement = statement.on_conflict_do_update(
+            index_elements=["member_id", "entity_type", "entity_id"],
+            index_where=_PENDING,
+            set_={"version": InboxItem.version + 1, "updated_at": now},
+        )
+        await self.session.execute(statement)
+        await self._mark_due({str(row["member_id"]) for row in rows}, now)
+
+    async def _mark_due(self, member_ids: set[str], now: dt.datetime) -> None:
+        """Make the portals due now; a portal already due keeps its place in the line."""
+        insert = _insert_for(self.session)
+        for member_id in sorted(member_ids):
+            statement = insert(PortalQueue).values(
+                member_id=member_id, due_at=now, bucket={}, failures=0
+            )
+            statement = statement.on_conflict_do_update(
+                index_elements=["member_id"],
+                set_={"due_at": now},
+                where=PortalQueue.due_at > now,
+            )
+            await self.session.execute(statement)
+
+    async def due_items(
+        self, member_id: str, limit: int, now: dt.datetime | None = None
+    ) -> Sequence[InboxItem]:
+        """The oldest pending items of a portal whose retry time has come."""
+        statement = (
+            select(InboxItem)
+            .where(
+                InboxItem.member_id == member_id,
+                InboxItem.state == "pending",
+                InboxItem.next_attempt_at <= (now or utcnow()),
+            )
+            .order_by(InboxItem.next_attempt_at, InboxItem.id)
+            .limit(limit)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def settle_done(self, items: Sequence[InboxItem], now: dt.datetime | None = None) -> int:
+        """Mark items done unless a newer event bumped them meanwhile; returns how many."""
+        settled = 0
+        for item in items:
+            result = await self.session.execute(
+                update(InboxItem)
+                .where(InboxItem.id == item.id, InboxItem.version == item.version)
+                .values(state="done", updated_at=now or utcnow(), last_error=None)
+            )
+            settled += int(getattr(result, "rowcount", 0) or 0)
+        return settled
+
+    async def settle_failed(
+        self,
+        item: InboxItem,
+        error: str,
+        *,
+        retry_at: dt.datetime,
+        max_attempts: int,
+    ) -> str:
+        """Count a failed attempt: retry later, or dead after max_attempts. Returns the state."""
+        attempts = item.attempts + 1
+        state = "dead" if attempts >= max_attempts else "pending"
+        await self.session.execute(
+            update(InboxItem)
+            .where(InboxItem.id == item.id)
+            .values(
+                attempts=attempts,
+                state=state,
+                last_error=error[:1000],
+                next_attempt_at=retry_at,
+                updated_at=utcnow(),
+            )
+        )
+        return state
+
+    async def next_due_at(self, member_id: str) -> dt.datetime | None:
+        """When the portal's earliest pending item becomes due (None: nothing pending)."""
+        statement = select(func.min(InboxItem.next_attempt_at)).where(
+            InboxItem.member_id == member_id, InboxItem.state == "pending"
+        )
+        value = (await self.session.execute(statement)).scalar_one_or_none()
+        return _aware(value)
+
+    async def replay_dead(self, member_id: str, ids: Sequence[int] | None = None) -> int:
+        """Give dead items another chance (admin). Returns how many were revived."""
+        conditions = [InboxItem.member_id == member_id, InboxItem.state == "dead"]
+        if ids:
+            conditions.append(InboxItem.id.in_(ids))
+        revived = 0
+        dead = (await self.session.execute(select(InboxItem).where(and_(*conditions)))).scalars()
+        now = utcnow()
+        for item in dead.all():
+            await self.enqueue(
+                [Enqueued(item.member_id, item.entity_type, item.entity_id, "replay")], now
+            )
+            await self.session.execute(
+                update(InboxItem).where(InboxItem.id == item.id).values(state="done")
+            )
+            revived += 1
+        return revived
+
+    async def counts(self, member_id: str) -> dict[str, int]:
+        statement = (
+            select(InboxItem.state, func.count())
+            .where(InboxItem.member_id == member_id)
+            .group_by(InboxItem.state)
+        )
+        return {state: int(count) for state, count in await self.session.execute(statement)}
+
+    async def prune_done(self, older_than: dt.datetime) -> int:
+        result = await self.session.execute(
+            delete(InboxItem).where(InboxItem.state == "done", InboxItem.updated_at < older_than)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    # Aggregates bypass the column type, so SQLite hands back a naive datetime (or a string).
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -1,0 +1,178 @@
+"""The portal layer's side of the Bitrix24 client: credentials, refresh, renames, disabling.
+
+A `StoredPortalLink` is made for one unit of work (a worker batch, an install) from a snapshot of
+the portal row. Token refresh is the delicate part: Bitrix24 rotates the refresh token on every
+use (bitrix24-protocol.md §4), so two processes refreshing at once would make one of them spend a
+token the other already spent (invalid_grant). Refreshes are therefore serialized per portal by
+the row lock, and whoever gets the lock re-reads the row first: if another process refreshed
+meanwhile, its tokens are used and no second refresh happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import weakref
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from namecase.bitrix import Credentials, LeakyBucket, OAuthClient, PortalDisabled, TokenGrant
+from namecase.db import utcnow
+from namecase.metrics import TOKEN_REFRESHES
+from namecase.portals.crypto import TokenCipher
+from namecase.portals.models import Portal
+from namecase.portals.repository import PortalRepository
+
+# Refresh a little before the recorded expiry: a token that expires in flight costs a request.
+EXPIRY_MARGIN = dt.timedelta(seconds=30)
+
+
+class PortalInactive(PortalDisabled):
+    """The portal is not active (uninstalled, auth failed, unpaid): no call leaves the process."""
+
+
+class RefreshLocks:
+    """In-process serialization of refreshes (the row lock serializes across processes)."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def for_portal(self, member_id: str) -> asyncio.Lock:
+        lock = self._locks.get(member_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[member_id] = lock
+        return lock
+
+
+def store_grant(portal: Portal, grant: TokenGrant, cipher: TokenCipher) -> None:
+    """Write a confirmed token pair into the row (both tokens at once: they rotate together)."""
+    portal.access_token_enc = cipher.encrypt(grant.access_token)
+    portal.refresh_token_enc = cipher.encrypt(grant.refresh_token)
+    portal.access_expires_at = dt.datetime.fromtimestamp(grant.expires_at, dt.UTC)
+    portal.token_version = (portal.token_version or 0) + 1
+    portal.refreshed_at = utcnow()
+    portal.client_endpoint = grant.client_endpoint
+    portal.server_endpoint = grant.server_endpoint or portal.server_endpoint
+    if grant.scope:
+        portal.scope = grant.scope
+    if grant.status:
+        portal.plan_status = grant.status
+
+
+class StoredPortalLink:
+    """A `namecase.bitrix.PortalLink` backed by the portals table."""
+
+    def __init__(
+        self,
+        portal: Portal,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        cipher: TokenCipher,
+        oauth: OAuthClient,
+        locks: RefreshLocks,
+        bucket: LeakyBucket | None = None,
+    ) -> None:
+        self._member_id = portal.member_id
+        self._sessions = sessions
+        self._cipher = cipher
+        self._oauth = oauth
+        self._locks = locks
+        self._bucket = bucket or LeakyBucket.for_portal(
+            portal.rate_capacity or 50.0, portal.rate_per_second or 2.0
+        )
+        self._remember(portal)
+
+    def _remember(self, portal: Portal) -> None:
+        self._state = portal.state
+        self._client_endpoint = portal.client_endpoint
+        self._access_token = (
+            self._cipher.decrypt(portal.access_token_enc) if portal.access_token_enc else ""
+        )
+        self._expires_at = portal.access_expires_at
+
+    @property
+    def member_id(self) -> str:
+        return self._member_id
+
+    @property
+    def bucket(self) -> LeakyBucket:
+        return self._bucket
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    def _current(self) -> Credentials:
+        return Credentials(self._client_endpoint, self._access_token)
+
+    async def credentials(self) -> Credentials:
+        if self._state != "active" or not self._access_token:
+            raise PortalInactive("PORTAL_INACTIVE", f"portal is {self._state}")
+        if self._expires_at is not None and self._expires_at - EXPIRY_MARGIN <= utcnow():
+            return await self.refresh(self._current())
+        return self._current()
+
+    async def refresh(self, stale: Credentials) -> Credentials:
+        async with (
+            self._locks.for_portal(self._member_id),
+            self._sessions() as session,
+            session.begin(),
+        ):
+            repository = PortalRepository(session)
+            portal = await repository.lock(self._member_id)
+            if portal is None or portal.state != "active" or not portal.refresh_token_enc:
+                state = portal.state if portal else "uninstalled"
+                raise PortalInactive("PORTAL_INACTIVE", f"portal is {state}")
+            if self._refreshed_by_someone_else(portal, stale):
+                TOKEN_REFRESHES.labels("reused").inc()
+            else:
+                refresh_token = self._cipher.decrypt(portal.refresh_token_enc)
+                try:
+                    grant = await self._oauth.refresh(portal.server_endpoint, refresh_token)
+                except Exception:
+                    TOKEN_REFRESHES.labels("failed").inc()
+                    raise
+                store_grant(portal, grant, self._cipher)
+                TOKEN_REFRESHES.labels("ok").inc()
+            self._remember(portal)
+        return self._current()
+
+    def _refreshed_by_someone_else(self, portal: Portal, stale: Credentials) -> bool:
+        if portal.access_token_enc is None:
+            return False
+        fresh_enough = portal.access_expires_at is None or (
+            portal.access_expires_at - EXPIRY_MARGIN > utcnow()
+        )
+        return fresh_enough and self._cipher.decrypt(portal.access_token_enc) != (
+            stale.access_token
+        )
+
+    async def moved(self, new_client_endpoint: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await PortalRepository(session).set_endpoint(
+                self._member_id, new_client_endpoint, domain_of(new_client_endpoint)
+            )
+        self._client_endpoint = new_client_endpoint
+
+    async def disabled(self, error: PortalDisabled) -> None:
+        if isinstance(error, PortalInactive):
+            return
+        async with self._sessions() as session, session.begin():
+            await PortalRepository(session).set_state(
+                self._member_id, error.portal_state, f"{error.code}: {error.description}"[:500]
+            )
+        self._state = error.portal_state
+
+
+def domain_of(client_endpoint: str) -> str:
+    """The portal's domain as its REST endpoint names it: `https://DOMAIN/rest/`.
+
+    (The emulator serves several portals on one host as `http://HOST/DOMAIN/rest/`.)
+    """
+    parts = urlsplit(client_endpoint)
+    segments = [segment for segment in parts.path.split("/") if segment]
+    if len(segments) >= 2 and segments[-1] == "rest":
+        return segments[-2]
+    return parts.netloc

@@ -1,0 +1,85 @@
+"""All SQL of the portal lifecycle."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from namecase.db import utcnow
+from namecase.portals.models import Portal, RestCallLog
+from namecase.schema import metadata
+
+
+class PortalRepository:
+    """Portals and their REST call log, scoped to one session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, member_id: str) -> Portal | None:
+        return await self.session.get(Portal, member_id)
+
+    async def lock(self, member_id: str) -> Portal | None:
+        """The portal row, locked until the transaction ends, freshly read.
+
+        PostgreSQL: SELECT … FOR UPDATE serializes token refreshes across processes. SQLite has
+        one writer at a time and is only supported with one process, so a plain read suffices.
+        """
+        statement = (
+            select(Portal)
+            .where(Portal.member_id == member_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    def add(self, portal: Portal) -> None:
+        self.session.add(portal)
+
+    async def all(self) -> Sequence[Portal]:
+        return (await self.session.execute(select(Portal).order_by(Portal.domain))).scalars().all()
+
+    async def active_member_ids(self) -> Sequence[str]:
+        statement = select(Portal.member_id).where(Portal.state == "active")
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def set_endpoint(self, member_id: str, client_endpoint: str, domain: str) -> None:
+        await self.session.execute(
+            update(Portal)
+            .where(Portal.member_id == member_id)
+            .values(client_endpoint=client_endpoint, domain=domain, updated_at=utcnow())
+        )
+
+    async def set_state(self, member_id: str, state: str, error: str | None) -> None:
+        await self.session.execute(
+            update(Portal)
+            .where(Portal.member_id == member_id)
+            .values(state=state, last_error=error, updated_at=utcnow())
+        )
+
+    async def delete_everything_of(self, member_id: str) -> None:
+        """CLEAN uninstall: every table carries member_id (DESIGN.md §6), so delete from each."""
+        for table in reversed(metadata.sorted_tables):
+            if "member_id" in table.c and table.name != "portals":
+                await self.session.execute(delete(table).where(table.c.member_id == member_id))
+
+    def log_call(self, entry: RestCallLog) -> None:
+        self.session.add(entry)
+
+    async def recent_calls(self, member_id: str, limit: int = 100) -> Sequence[RestCallLog]:
+        statement = (
+            select(RestCallLog)
+            .where(RestCallLog.member_id == member_id)
+            .order_by(RestCallLog.id.desc())
+            .limit(limit)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def prune_calls(self, older_than: dt.datetime) -> int:
+        result = await self.session.execute(
+            delete(RestCallLog).where(RestCallLog.created_at < older_than)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,41 @@
+"""What the portal layer reads from Bitrix24 and keeps per portal."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EntityType = Literal["contact", "lead"]
+NameField = Literal["NAME", "SECOND_NAME", "LAST_NAME"]
+ALL_FIELDS: tuple[NameField, ...] = ("NAME", "SECOND_NAME", "LAST_NAME")
+
+
+class PortalOptions(BaseModel):
+    """A portal admin's choices (stored as JSON in portals.settings)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    entities: tuple[EntityType, ...] = ("contact",)
+    fields: tuple[NameField, ...] = ALL_FIELDS
+    dry_run: bool = False
+    particles: bool = True
+    keep_latin_mixed_case: bool = True
+
+
+class InstallRequest(BaseModel):
+    """The installer frame's POST (bitrix24-protocol.md §1): form fields plus the query string."""
+
+    model_config = ConfigDict(frozen=True)
+
+    auth_id: str = Field(min_length=1, max_length=512)
+    auth_expires: int = Field(default=3600, ge=0)
+    refresh_id: str = Field(min_length=1, max_length=512)
+    server_endpoint: str = Field(min_length=1, max_length=512)
+    application_token: str = Field(min_length=1, max_length=512)
+    member_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    status: str = Field(default="", max_length=8)
+    scope: str = Field(default="", max_length=512)
+    domain: str = Field(default="", max_length=255)
+    lang: str = Field(default="en", max_length=8)

@@ -1,0 +1,217 @@
+"""Portal lifecycle rules: install, app update, uninstall, event binding.
+
+Trust comes only from the OAuth server (DESIGN.md §3 "Where the portal lives"): an install form or
+an install event names a portal, but the portal's member_id and client_endpoint are taken from the
+OAuth server's answer to a refresh with the presented refresh token. Nothing is stored before that
+answer, and the OAuth server must be in NAMECASE_OAUTH_SERVERS.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from namecase.bitrix import (
+    BitrixClient,
+    BitrixError,
+    ForbiddenEndpoint,
+    LeakyBucket,
+    OAuthClient,
+    PortalUnavailable,
+    TokenGrant,
+    rest_endpoint,
+)
+from namecase.db import utcnow
+from namecase.portals.crypto import TokenCipher, application_token_matches, hash_application_token
+from namecase.portals.link import RefreshLocks, StoredPortalLink, domain_of, store_grant
+from namecase.portals.models import Portal
+from namecase.portals.repository import PortalRepository
+from namecase.portals.schemas import PortalOptions
+
+log = logging.getLogger(__name__)
+
+BOUND_EVENTS = (
+    "ONCRMCONTACTADD",
+    "ONCRMCONTACTUPDATE",
+    "ONCRMLEADADD",
+    "ONCRMLEADUPDATE",
+    "ONAPPUNINSTALL",
+)
+# bitrix24-protocol.md §3: a duplicate bind answers one of these; both mean "already bound".
+_ALREADY_BOUND = ("unable to set event handler", "handler already binded", "already bound")
+
+
+class InstallRejected(Exception):
+    """The install (or install event) could not be confirmed; nothing was stored."""
+
+    def __init__(self, status_code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status_code = status_code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class PortalIdentity:
+    """What an install claims: who, where to confirm it, and the secret for later events."""
+
+    member_id: str
+    server_endpoint: str
+    refresh_token: str
+    application_token: str
+    domain: str = ""
+    lang: str = "en"
+
+
+class PortalService:
+    """Install, update and uninstall portals; make links for calling them."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        cipher: TokenCipher,
+        oauth: OAuthClient,
+        bitrix: BitrixClient,
+        locks: RefreshLocks,
+        handler_url: str,
+        allow_http: bool,
+    ) -> None:
+        self._sessions = sessions
+        self._cipher = cipher
+        self._oauth = oauth
+        self._bitrix = bitrix
+        self._locks = locks
+        self._handler_url = handler_url
+        self._allow_http = allow_http
+
+    def link(self, portal: Portal, bucket: LeakyBucket | None = None) -> StoredPortalLink:
+        """A client link for calling this portal."""
+        return StoredPortalLink(
+            portal,
+            sessions=self._sessions,
+            cipher=self._cipher,
+            oauth=self._oauth,
+            locks=self._locks,
+            bucket=bucket,
+        )
+
+    async def install(self, identity: PortalIdentity) -> Portal:
+        """Confirm with the OAuth server, store the portal, bind our events (idempotent)."""
+        grant = await self._confirm(identity)
+        portal = await self._store(identity, grant, needs_bind=False)
+        await self.bind_events(portal)
+        return portal
+
+    async def accept_install_event(self, identity: PortalIdentity) -> Portal:
+        """ONAPPINSTALL / ONAPPUPDATE with tokens: confirm and store; the worker re-binds."""
+        grant = await self._confirm(identity)
+        return await self._store(identity, grant, needs_bind=True)
+
+    async def _confirm(self, identity: PortalIdentity) -> TokenGrant:
+        try:
+            grant = await self._oauth.refresh(identity.server_endpoint, identity.refresh_token)
+            rest_endpoint(grant.client_endpoint, allow_http=self._allow_http)
+        except ForbiddenEndpoint as error:
+            raise InstallRejected(403, f"untrusted endpoint: {error.description}") from error
+        except PortalUnavailable as error:
+            raise InstallRejected(503, "the OAuth server did not answer; try again") from error
+        except BitrixError as error:
+            reason = f"the OAuth server refused the install ({error.code or 'no code'})"
+            raise InstallRejected(403, reason) from error
+        if grant.member_id != identity.member_id:
+            raise InstallRejected(403, "the OAuth server names another portal (member_id)")
+        return grant
+
+    async def _store(
+        self, identity: PortalIdentity, grant: TokenGrant, *, needs_bind: bool
+    ) -> Portal:
+        async with self._sessions() as session, session.begin():
+            repository = PortalRepository(session)
+            portal = await repository.lock(grant.member_id)
+            if portal is None:
+                portal = Portal(
+                    member_id=grant.member_id,
+                    settings=PortalOptions().model_dump(mode="json"),
+                    token_version=0,
+                )
+                repository.add(portal)
+            store_grant(portal, grant, self._cipher)
+            portal.domain = identity.domain or domain_of(grant.client_endpoint)
+            portal.lang = identity.lang
+            portal.application_token_hash = hash_application_token(identity.application_token)
+            portal.state = "active"
+            portal.last_error = None
+            portal.uninstalled_at = None
+            portal.installed_at = utcnow()
+            portal.needs_bind = needs_bind
+        log.info("portal installed", extra={"member_id": grant.member_id})
+        return portal
+
+    async def bind_events(self, portal: Portal) -> None:
+        """Bind every event we need to {PUBLIC_URL}/events; already-bound ones are left alone.
+
+        Updates and reinstalls wipe an app's handlers (protocol §3), so this runs on each of them.
+        """
+        link = self.link(portal)
+        bound = await self._bitrix.call(link, "event.get")
+        present = {
+            str(entry.get("event", "")).upper()
+            for entry in (bound or [])
+            if isinstance(entry, Mapping) and entry.get("handler") == self._handler_url
+        }
+        missing = [event for event in BOUND_EVENTS if event not in present]
+        if missing:
+            commands = {
+                event: ("event.bind", {"event": event, "handler": self._handler_url})
+                for event in missing
+            }
+            result = await self._bitrix.batch(link, commands)
+            failures = [e for e in result.errors.values() if not _means_already_bound(e)]
+            if failures:
+                raise failures[0]
+        async with self._sessions() as session, session.begin():
+            stored = await PortalRepository(session).get(portal.member_id)
+            if stored is not None:
+                stored.needs_bind = False
+
+    async def uninstall(self, member_id: str, application_token: str, *, clean: bool) -> bool:
+        """ONAPPUNINSTALL: mark uninstalled and drop tokens; CLEAN also deletes all our data.
+
+        Returns False (nothing changed) when the application_token does not match.
+        """
+        async with self._sessions() as session, session.begin():
+            repository = PortalRepository(session)
+            portal = await repository.lock(member_id)
+            if portal is None or not application_token_matches(
+                application_token, portal.application_token_hash
+            ):
+                return False
+            portal.state = "uninstalled"
+            portal.uninstalled_at = utcnow()
+            portal.access_token_enc = None
+            portal.refresh_token_enc = None
+            portal.access_expires_at = None
+            if clean:
+                portal.settings = PortalOptions().model_dump(mode="json")
+                await repository.delete_everything_of(member_id)
+        log.info("portal uninstalled", extra={"member_id": member_id, "clean": clean})
+        return True
+
+
+def _means_already_bound(error: BitrixError) -> bool:
+    text = f"{error.code} {error.description}".lower()
+    return any(marker in text for marker in _ALREADY_BOUND)
+
+
+def options_of(portal: Portal) -> PortalOptions:
+    """The portal's options; stored JSON from older versions falls back to defaults per key."""
+    raw: Mapping[str, Any] = portal.settings or {}
+    known = {key: value for key, value in raw.items() if key in PortalOptions.model_fields}
+    try:
+        return PortalOptions.model_validate(known)
+    except ValueError:
+        return PortalOptions()

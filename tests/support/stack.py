@@ -1,0 +1,104 @@
+"""The whole system on loopback: the Bitrix24 emulator and the namecase service, real HTTP between.
+
+The worker is driven explicitly (`drain`) so tests are deterministic; tests of the worker loop
+itself and of several processes start real worker processes instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from conftest import make_settings
+from namecase.app import create_app
+from namecase.emulator import Emulator, serve_emulator
+from namecase.emulator import Portal as EmulatedPortal
+from namecase.events.models import InboxItem
+from namecase.pipeline.models import PortalQueue
+from namecase.pipeline.worker import Worker
+from namecase.runtime import Runtime
+from namecase.settings import Settings
+from support.servers import free_port, serve
+
+CLIENT_ID = "local.namecase.test"
+CLIENT_SECRET = "test-client-secret"
+
+
+@dataclass
+class Stack:
+    emulator: Emulator
+    settings: Settings
+    app_url: str
+    runtime: Runtime
+    worker: Worker
+
+    def add_portal(self, **options: Any) -> EmulatedPortal:
+        return self.emulator.add_portal(**options)
+
+    async def install(self, portal: EmulatedPortal, lang: str = "en") -> httpx.Response:
+        return await self.emulator.install_app(
+            portal.member_id, install_url=f"{self.app_url}/install", lang=lang
+        )
+
+    async def installed_portal(self, **options: Any) -> EmulatedPortal:
+        portal = self.add_portal(**options)
+        response = await self.install(portal)
+        assert response.status_code == 200, response.text
+        return portal
+
+    async def pending(self) -> int:
+        async with self.runtime.sessions() as session:
+            statement = select(func.count()).where(InboxItem.state == "pending")
+            return int((await session.execute(statement)).scalar_one())
+
+    async def drain(self, rounds: int = 50) -> None:
+        """Deliver every event, then run the worker until nothing is due; repeat until quiet."""
+        for _ in range(rounds):
+            await self.emulator.wait_deliveries_idle()
+            worked = False
+            while await self.worker.run_once():
+                worked = True
+            await self.emulator.wait_deliveries_idle()
+            if not worked and await self.pending() == 0:
+                return
+            if not worked:
+                await asyncio.sleep(0.05)
+        raise AssertionError(f"the pipeline did not settle:\n{await self.describe_queue()}")
+
+    async def describe_queue(self) -> str:
+        """Pending inbox rows and portal queue rows, for failure messages."""
+        async with self.runtime.sessions() as session:
+            items = (
+                await session.execute(select(InboxItem).where(InboxItem.state == "pending"))
+            ).scalars()
+            queues = (await session.execute(select(PortalQueue))).scalars()
+            lines = [f"pending {vars(item)}" for item in items]
+            lines += [f"queue {vars(queue)}" for queue in queues]
+        return "\n".join(lines)
+
+
+@contextlib.asynccontextmanager
+async def running_stack(database_url: str, **overrides: Any) -> AsyncIterator[Stack]:
+    emulator = Emulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    async with serve_emulator(emulator) as emulator_url:
+        port = free_port()
+        values: dict[str, Any] = {
+            "public_url": f"http://127.0.0.1:{port}",
+            "oauth_servers": (emulator_url,),
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "reconcile_interval": 0,
+        }
+        values.update(overrides)
+        settings = make_settings(database_url, **values)
+        app = create_app(settings)
+        async with serve(app, port) as app_url:
+            runtime: Runtime = app.state.runtime
+            worker = Worker(runtime, concurrency=1)
+            yield Stack(emulator, settings, app_url, runtime, worker)
