@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from namecase.settings import Settings
 from support.stack import running_stack
 
 
