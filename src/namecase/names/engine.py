@@ -109,8 +109,10 @@ def normalize_name(
 
 def _gate(word: str, options: NameOptions) -> int:
     # Per word, not per string (RULES.md §4.3).
-    if word.isalpha() and word.istitle():
-        return _KEEP  # already "Capital + lowercase", one part: nothing to decide
+    if len(word) > 1 and word.isalpha() and word.istitle():
+        # Already "Capital + lowercase" in one part: kept, so a deliberate Van, Ван or Оглы
+        # stays. A lone capital letter carries no such choice and is recased like CAPS.
+        return _KEEP
     if word.islower():
         return _LOWER
     if word.isupper():
@@ -165,11 +167,19 @@ def _plain_rule(gate: int, initial: bool) -> str:
 
 
 def _word_rules(
-    key: str, words: list[str], index: int, kind: int, options: NameOptions
+    key: str,
+    words: list[str],
+    index: int,
+    kind: int,
+    options: NameOptions,
+    abbreviated: bool = False,
 ) -> tuple[str, str] | None:
-    """Rules for a word that is one part: particles and suffixes by field and position."""
+    """Rules for a word that is one part: particles and suffixes by field and position.
+
+    An abbreviated word ("y.", "de.") is an initial, never a particle; "jr." is a suffix.
+    """
     last = len(words) - 1
-    if options.particles and kind != FIRST:
+    if options.particles and kind != FIRST and not abbreviated:
         if key in vocab.PREFIXES and index < last and (kind != ANY or index > 0):
             # RULES.md §4.7: a prefix needs a following word; the first word of a full
             # name is a given name (Van Morrison), but a last name may start with one.
@@ -217,8 +227,10 @@ def _case_compound(
         return low, _plain_rule(gate, False)
     if len(lettered) == 1:
         # One part framed by punctuation, e.g. "(ван)" or "iii,": rules of a whole word.
-        key = pieces[lettered[0]]
-        special = _word_rules(key, words, index, kind, options)
+        at = lettered[0]
+        key = pieces[at]
+        abbreviated = at + 1 < len(pieces) and pieces[at + 1] == "."
+        special = _word_rules(key, words, index, kind, options, abbreviated)
         if special is not None:
             form, rule = special
             return low.replace(key, form, 1), rule

@@ -1,0 +1,293 @@
+"""Properties of normalize_name over arbitrary Unicode text (hypothesis).
+
+The invariant proved here, for every str x, every field and every option combination, with
+N(x) = " ".join(unicodedata.normalize("NFC", x).split()) and y = normalize_name(x, ...):
+
+1. totality: y is a str (None -> None, "" and whitespace-only -> "");
+2. idempotence: normalize_name(y, ...) == y;
+3. only letter case changes: len(y) == len(N(x)) and at every index the characters are equal
+   or both are letters of category Lu/Ll/Lt with equal fold(c) = c.casefold(), where
+   fold maps U+0130 İ to i first (Turkic lowercase, RULES.md §4.4);
+   hence fold(y) == fold(N(x)), and y.casefold() == N(x).casefold() whenever N(x) has no İ;
+4. y is NFC and its whitespace is single U+0020 between words, none at the ends.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from namecase.names import NameOptions, normalize_name
+
+FIELDS = ("first", "middle", "last", "any")
+OPTIONS = [
+    NameOptions(particles=particles, keep_latin_mixed_case=keep)
+    for particles in (True, False)
+    for keep in (True, False)
+]
+CASED = frozenset({"Lu", "Ll", "Lt"})
+DOTTED_CAPITAL_I = "\u0130"
+
+
+def collapsed(value: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", value).split())
+
+
+def fold(text: str) -> str:
+    return text.replace(DOTTED_CAPITAL_I, "i").casefold()
+
+
+def only_case_differs(before: str, after: str) -> bool:
+    if len(before) != len(after):
+        return False
+    return all(
+        b == a
+        or (
+            unicodedata.category(b) in CASED
+            and unicodedata.category(a) in CASED
+            and fold(b) == fold(a)
+        )
+        for b, a in zip(before, after, strict=True)
+    )
+
+
+# Arbitrary text: every code point but surrogates, including combining marks, controls,
+# whitespace of all kinds, ligatures, İ, ß, final sigma, U+0345, Georgian, Cherokee.
+ANY_TEXT = st.text(st.characters(codec=None), max_size=40)
+
+# Names as people type them: Cyrillic and Latin words, particles, suffixes, Mc, apostrophes
+# and hyphens, in every case pattern, with awkward Unicode mixed in.
+_WORDS = [
+    "иван",
+    "петров",
+    "ИВАНОВА",
+    "мария",
+    "семёнов",
+    "тян",
+    "шанский",
+    "мар",
+    "яна",
+    "в",
+    "ячеслав",
+    "о",
+    "коннор",
+    "д",
+    "арк",
+    "аламбер",
+    "ван",
+    "фон",
+    "де",
+    "дю",
+    "да",
+    "ди",
+    "делла",
+    "дель",
+    "дер",
+    "дос",
+    "ла",
+    "ле",
+    "ибн",
+    "бин",
+    "оглы",
+    "кызы",
+    "уулу",
+    "заде",
+    "бей",
+    "ага",
+    "хан",
+    "шах",
+    "аль",
+    "ад",
+    "ас",
+    "аш",
+    "уль",
+    "и",
+    "гог",
+    "корбюзье",
+    "сина",
+    "джахан",
+    "мак",
+    "кинли",
+    "john",
+    "o",
+    "neill",
+    "mccarthy",
+    "mc",
+    "van",
+    "von",
+    "der",
+    "den",
+    "de",
+    "da",
+    "dos",
+    "del",
+    "di",
+    "zu",
+    "ten",
+    "ter",
+    "y",
+    "t",
+    "d",
+    "al",
+    "bin",
+    "iii",
+    "iv",
+    "v",
+    "x",
+    "xi",
+    "xiv",
+    "md",
+    "phd",
+    "jr",
+    "sr",
+    "li",
+    "na",
+    "mack",
+    "machado",
+    "ilknur",
+    "İlknur",
+    "ǆemal",
+    "ǉubiša",
+    "σοφία",
+    "ΣΟΦΙΑΣ",
+    "ß",
+    "straße",
+    "ſ",
+    "ı",
+    "ᲂглы",
+    "გიორგი",
+    "ꭰᏸ",
+    "ﬁ",
+    "ŉ",
+]
+_TWISTS: list[Callable[[str], str]] = [
+    str.lower,
+    str.upper,
+    str.title,
+    str.swapcase,
+    lambda word: word,
+    lambda word: word[:1].lower() + word[1:].upper(),
+]
+_SEPARATORS = [
+    " ",
+    " ",
+    "  ",
+    "-",
+    "'",
+    "\u2019",
+    "\u02bc",
+    ".",
+    ". ",
+    "\u00a0",
+    "\u2011",
+    "\u2009",
+    ", ",
+    "(",
+    ")",
+    "\u0301",
+    "\u0307",
+    "\u0345",
+]
+_ODD_LETTERS = "\u0301\u0307\u0345ǅǈΣςẞ\u1c80ᲁ"
+# Hypothesis draws strings fast and lists slowly, so a name is drawn as one string over private
+# use code points, each standing for a token: a separator, a word in a case twist, or an odd
+# letter. Hypothesis favours the first 256 code points of such an alphabet, so separators
+# come first and eight times over: about half of the tokens drawn are separators.
+_TOKENS = _SEPARATORS * 8 + [twist(word) for word in _WORDS for twist in _TWISTS]
+_TOKENS += list(_ODD_LETTERS)
+_TOKEN_OF = {chr(0xE000 + number): token for number, token in enumerate(_TOKENS)}
+NAME_TEXT = st.text(st.sampled_from(sorted(_TOKEN_OF)), min_size=1, max_size=12).map(
+    lambda codes: "".join(_TOKEN_OF[code] for code in codes)
+)
+TEXT = st.one_of(ANY_TEXT, NAME_TEXT)
+
+
+def check_contract(value: str) -> None:
+    shape = collapsed(value)
+    outputs: set[str] = set()
+    for field in FIELDS:
+        for options in OPTIONS:
+            out = normalize_name(value, field, options)
+            assert isinstance(out, str)
+            assert normalize_name(out, field, options) == out, (field, options)
+            outputs.add(out)
+    for out in outputs:
+        assert only_case_differs(shape, out), out
+        assert unicodedata.is_normalized("NFC", out)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(ANY_TEXT)
+def test_arbitrary_text_changes_only_letter_case_and_is_idempotent(value: str) -> None:
+    check_contract(value)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(NAME_TEXT)
+def test_name_like_text_changes_only_letter_case_and_is_idempotent(value: str) -> None:
+    check_contract(value)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(TEXT, st.sampled_from(FIELDS))
+def test_casefold_of_output_equals_casefold_of_collapsed_input(value: str, field: str) -> None:
+    out = normalize_name(value, field)
+    assert out is not None
+    shape = collapsed(value)
+    assert fold(out) == fold(shape)
+    if DOTTED_CAPITAL_I not in shape:
+        assert out.casefold() == shape.casefold()
+
+
+@settings(max_examples=500, deadline=None)
+@given(TEXT, st.sampled_from(FIELDS))
+def test_whitespace_is_trimmed_and_collapsed_to_single_spaces(value: str, field: str) -> None:
+    out = normalize_name(value, field)
+    assert out is not None
+    assert out == out.strip()
+    assert "  " not in out
+    assert all(not character.isspace() or character == " " for character in out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(
+        st.sampled_from(" \t\n\r\x0b\x0c\x1c\x85\xa0\u1680\u2000\u2009\u200a\u2028\u202f\u3000"),
+        max_size=8,
+    )
+)
+def test_blank_values_become_empty(value: str) -> None:
+    for field in FIELDS:
+        assert normalize_name(value, field) == ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT, st.text(max_size=10).filter(lambda field: field.strip().lower() not in FIELDS))
+def test_unknown_field_is_treated_as_a_full_name(value: str, field: str) -> None:
+    assert normalize_name(value, field) == normalize_name(value, "any")
+
+
+_PLAIN_LETTERS = (
+    "abcdefghijklmnopqrstuvwxyzабвгдеёжзийклмнопрстуфхцчшщъыьэюяґєії"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯҐЄІЇ"
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(st.sampled_from(" -'." + _PLAIN_LETTERS), max_size=24), st.sampled_from(FIELDS))
+def test_all_lowercase_and_all_uppercase_typing_give_the_same_name(value: str, field: str) -> None:
+    assert normalize_name(value.lower(), field) == normalize_name(value.upper(), field)
+
+
+def test_none_stays_none_for_every_field_and_option() -> None:
+    for field in FIELDS:
+        for options in OPTIONS:
+            assert normalize_name(None, field, options) is None
+
+
+def test_empty_string_stays_empty() -> None:
+    for field in FIELDS:
+        assert normalize_name("", field) == ""
