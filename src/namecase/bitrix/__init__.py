@@ -1,6 +1,6 @@
 """The Bitrix24 protocol: REST client, OAuth refresh, typed errors, PHP forms, rate budget.
 
-Imports nothing of ours but (optionally) settings; the portal layer plugs in through PortalLink.
+Imports nothing else of ours; the portal layer plugs in through PortalLink.
 """
 
 from namecase.bitrix.client import (
