@@ -58,7 +58,12 @@ class Runtime:
             async with sessions() as session, session.begin():
                 session.add(rest_call_row(call))
 
-        bitrix = BitrixClient(http, allow_http=settings.allow_http, on_call=log_call)
+        bitrix = BitrixClient(
+            http,
+            allow_http=settings.allow_http,
+            on_call=log_call,
+            request_timeout=settings.rest_timeout,
+        )
         portals = PortalService(
             sessions=sessions,
             cipher=cipher,

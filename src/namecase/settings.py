@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     rest_log_retention_days: float = Field(default=3.0, gt=0)
     inbox_retention_days: float = Field(default=7.0, gt=0)
     max_attempts: int = Field(default=8, ge=1)
+    # An idle portal's first event waits this long so a burst is fetched in full batches of 50.
+    batch_window: float = Field(default=0.5, ge=0, le=30)
+    rest_timeout: float = Field(default=65.0, gt=0)
     event_max_bytes: int = Field(default=65536, ge=1024)
     bx24_js_url: str = "//api.bitrix24.com/api/v1/"
     log_format: str = Field(default="auto", pattern="^(auto|json|text)$")

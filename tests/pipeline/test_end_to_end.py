@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from support.stack import running_stack
+from sqlalchemy import select
+
+from namecase.events.models import InboxItem
+from namecase.pipeline.models import Change
+from namecase.portals.models import Portal
+from support.stack import Stack, running_stack
 
 
 async def test_bad_names_on_add_get_exactly_one_update_and_the_echo_none(database_url: str) -> None:
@@ -31,3 +36,57 @@ async def test_already_normal_contact_is_never_updated(database_url: str) -> Non
         await stack.drain()
         stats = stack.emulator.stats(portal.member_id)
         assert stats.updates_per_record.get(("contact", contact_id), 0) == 0
+
+
+async def test_leads_are_normalized_only_when_the_portal_enables_them(database_url: str) -> None:
+    async with running_stack(database_url) as stack:
+        portal = await stack.installed_portal()
+        ignored = await stack.emulator.user_add_lead(portal.member_id, {"NAME": "пётр"})
+        await stack.drain()
+        assert stack.emulator.lead(portal.member_id, ignored)["NAME"] == "пётр"
+
+        await enable(stack, portal.member_id, entities=("contact", "lead"))
+        lead_id = await stack.emulator.user_add_lead(
+            portal.member_id, {"NAME": "ПЁТР", "LAST_NAME": "сидоров-ВОДКИН"}
+        )
+        await stack.drain()
+        lead = stack.emulator.lead(portal.member_id, lead_id)
+        assert (lead["NAME"], lead["LAST_NAME"]) == ("Пётр", "Сидоров-Водкин")
+
+
+async def test_dry_run_records_what_would_change_and_writes_nothing(database_url: str) -> None:
+    async with running_stack(database_url) as stack:
+        portal = await stack.installed_portal()
+        await enable(stack, portal.member_id, dry_run=True)
+        contact_id = await stack.emulator.user_add_contact(portal.member_id, {"NAME": "ОЛЬГА"})
+        await stack.drain()
+        assert stack.emulator.contact(portal.member_id, contact_id)["NAME"] == "ОЛЬГА"
+        assert stack.emulator.stats(portal.member_id).calls_by_method["crm.contact.update"] == 0
+        async with stack.runtime.sessions() as session:
+            changes = (await session.execute(select(Change))).scalars().all()
+        assert [(c.field, c.before, c.after, c.dry_run) for c in changes] == [
+            ("NAME", "ОЛЬГА", "Ольга", True)
+        ]
+
+
+async def test_a_burst_of_updates_to_one_contact_is_one_inbox_row(database_url: str) -> None:
+    async with running_stack(database_url) as stack:
+        portal = await stack.installed_portal()
+        contact_id = await stack.emulator.user_add_contact(portal.member_id, {"NAME": "a"})
+        for index in range(20):
+            await stack.emulator.user_update_contact(
+                portal.member_id, contact_id, {"NAME": f"мария{'а' * index}"}
+            )
+        await stack.emulator.wait_deliveries_idle()
+        async with stack.runtime.sessions() as session:
+            rows = (await session.execute(select(InboxItem))).scalars().all()
+        assert len(rows) == 1 and rows[0].version == 21
+        await stack.drain()
+        assert stack.emulator.contact(portal.member_id, contact_id)["NAME"] == "Мария" + "а" * 19
+
+
+async def enable(stack: Stack, member_id: str, **changes: object) -> None:
+    async with stack.runtime.sessions() as session, session.begin():
+        portal = await session.get(Portal, member_id)
+        assert portal is not None
+        portal.settings = {**portal.settings, **changes}

@@ -94,6 +94,7 @@ async def running_stack(database_url: str, **overrides: Any) -> AsyncIterator[St
             "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET,
             "reconcile_interval": 0,
+            "batch_window": 0,
         }
         values.update(overrides)
         settings = make_settings(database_url, **values)

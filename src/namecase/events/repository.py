@@ -43,11 +43,18 @@ class InboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def enqueue(self, items: Iterable[Enqueued], now: dt.datetime | None = None) -> None:
+    async def enqueue(
+        self,
+        items: Iterable[Enqueued],
+        now: dt.datetime | None = None,
+        *,
+        window: dt.timedelta = dt.timedelta(0),
+    ) -> None:
         """Insert pending items; one already pending for the same record is bumped instead.
 
         The bump (version + 1) is what keeps a burst lossless: a worker holding version N of the
-        row will see that it changed and leave it pending for another pass.
+        row will see that it changed and leave it pending for another pass. An idle portal
+        becomes due after `window`, so the rest of a burst joins the same batch.
         """
         now = now or utcnow()
         rows: list[dict[str, Any]] = [
@@ -75,19 +82,19 @@ class InboxRepository:
             set_={"version": InboxItem.version + 1, "updated_at": now},
         )
         await self.session.execute(statement)
-        await self._mark_due({str(row["member_id"]) for row in rows}, now)
+        await self._mark_due({str(row["member_id"]) for row in rows}, now + window)
 
-    async def _mark_due(self, member_ids: set[str], now: dt.datetime) -> None:
-        """Make the portals due now; a portal already due keeps its place in the line."""
+    async def _mark_due(self, member_ids: set[str], due_at: dt.datetime) -> None:
+        """Make the portals due by `due_at`; a portal due sooner keeps its place in the line."""
         insert = _insert_for(self.session)
         for member_id in sorted(member_ids):
             statement = insert(PortalQueue).values(
-                member_id=member_id, due_at=now, bucket={}, failures=0
+                member_id=member_id, due_at=due_at, bucket={}, failures=0
             )
             statement = statement.on_conflict_do_update(
                 index_elements=["member_id"],
-                set_={"due_at": now},
-                where=PortalQueue.due_at > now,
+                set_={"due_at": due_at},
+                where=PortalQueue.due_at > due_at,
             )
             await self.session.execute(statement)
 

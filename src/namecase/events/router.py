@@ -7,6 +7,7 @@ constant time, and insert into the inbox. The worker does the REST calls.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from fastapi import APIRouter, Request
@@ -85,7 +86,8 @@ async def _accept_crm_event(runtime: Runtime, delivery: EventDelivery) -> JSONRe
             EVENTS_ACCEPTED.labels(delivery.event).inc()
             return JSONResponse({"status": "ignored", "reason": "entity not enabled"})
         await InboxRepository(session).enqueue(
-            [Enqueued(delivery.member_id, delivery.entity_type, delivery.entity_id)]
+            [Enqueued(delivery.member_id, delivery.entity_type, delivery.entity_id)],
+            window=dt.timedelta(seconds=runtime.settings.batch_window),
         )
     EVENTS_ACCEPTED.labels(delivery.event).inc()
     return JSONResponse({"status": "accepted"})
