@@ -15,194 +15,23 @@ N(x) = " ".join(unicodedata.normalize("NFC", x).split()) and y = normalize_name(
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from namecase.names import NameOptions, normalize_name
+from namecase.names import normalize_name
 
-FIELDS = ("first", "middle", "last", "any")
-OPTIONS = [
-    NameOptions(particles=particles, keep_latin_mixed_case=keep)
-    for particles in (True, False)
-    for keep in (True, False)
-]
-CASED = frozenset({"Lu", "Ll", "Lt"})
-DOTTED_CAPITAL_I = "\u0130"
-
-
-def collapsed(value: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", value).split())
-
-
-def fold(text: str) -> str:
-    return text.replace(DOTTED_CAPITAL_I, "i").casefold()
-
-
-def only_case_differs(before: str, after: str) -> bool:
-    if len(before) != len(after):
-        return False
-    return all(
-        b == a
-        or (
-            unicodedata.category(b) in CASED
-            and unicodedata.category(a) in CASED
-            and fold(b) == fold(a)
-        )
-        for b, a in zip(before, after, strict=True)
-    )
-
-
-# Arbitrary text: every code point but surrogates, including combining marks, controls,
-# whitespace of all kinds, ligatures, İ, ß, final sigma, U+0345, Georgian, Cherokee.
-ANY_TEXT = st.text(st.characters(codec=None), max_size=40)
-
-# Names as people type them: Cyrillic and Latin words, particles, suffixes, Mc, apostrophes
-# and hyphens, in every case pattern, with awkward Unicode mixed in.
-_WORDS = [
-    "иван",
-    "петров",
-    "ИВАНОВА",
-    "мария",
-    "семёнов",
-    "тян",
-    "шанский",
-    "мар",
-    "яна",
-    "в",
-    "ячеслав",
-    "о",
-    "коннор",
-    "д",
-    "арк",
-    "аламбер",
-    "ван",
-    "фон",
-    "де",
-    "дю",
-    "да",
-    "ди",
-    "делла",
-    "дель",
-    "дер",
-    "дос",
-    "ла",
-    "ле",
-    "ибн",
-    "бин",
-    "оглы",
-    "кызы",
-    "уулу",
-    "заде",
-    "бей",
-    "ага",
-    "хан",
-    "шах",
-    "аль",
-    "ад",
-    "ас",
-    "аш",
-    "уль",
-    "и",
-    "гог",
-    "корбюзье",
-    "сина",
-    "джахан",
-    "мак",
-    "кинли",
-    "john",
-    "o",
-    "neill",
-    "mccarthy",
-    "mc",
-    "van",
-    "von",
-    "der",
-    "den",
-    "de",
-    "da",
-    "dos",
-    "del",
-    "di",
-    "zu",
-    "ten",
-    "ter",
-    "y",
-    "t",
-    "d",
-    "al",
-    "bin",
-    "iii",
-    "iv",
-    "v",
-    "x",
-    "xi",
-    "xiv",
-    "md",
-    "phd",
-    "jr",
-    "sr",
-    "li",
-    "na",
-    "mack",
-    "machado",
-    "ilknur",
-    "İlknur",
-    "ǆemal",
-    "ǉubiša",
-    "σοφία",
-    "ΣΟΦΙΑΣ",
-    "ß",
-    "straße",
-    "ſ",
-    "ı",
-    "ᲂглы",
-    "გიორგი",
-    "ꭰᏸ",
-    "ﬁ",
-    "ŉ",
-]
-_TWISTS: list[Callable[[str], str]] = [
-    str.lower,
-    str.upper,
-    str.title,
-    str.swapcase,
-    lambda word: word,
-    lambda word: word[:1].lower() + word[1:].upper(),
-]
-_SEPARATORS = [
-    " ",
-    " ",
-    "  ",
-    "-",
-    "'",
-    "\u2019",
-    "\u02bc",
-    ".",
-    ". ",
-    "\u00a0",
-    "\u2011",
-    "\u2009",
-    ", ",
-    "(",
-    ")",
-    "\u0301",
-    "\u0307",
-    "\u0345",
-]
-_ODD_LETTERS = "\u0301\u0307\u0345ǅǈΣςẞ\u1c80ᲁ"
-# Hypothesis draws strings fast and lists slowly, so a name is drawn as one string over private
-# use code points, each standing for a token: a separator, a word in a case twist, or an odd
-# letter. Hypothesis favours the first 256 code points of such an alphabet, so separators
-# come first and eight times over: about half of the tokens drawn are separators.
-_TOKENS = _SEPARATORS * 8 + [twist(word) for word in _WORDS for twist in _TWISTS]
-_TOKENS += list(_ODD_LETTERS)
-_TOKEN_OF = {chr(0xE000 + number): token for number, token in enumerate(_TOKENS)}
-NAME_TEXT = st.text(st.sampled_from(sorted(_TOKEN_OF)), min_size=1, max_size=12).map(
-    lambda codes: "".join(_TOKEN_OF[code] for code in codes)
+from .strategies import (
+    ANY_TEXT,
+    DOTTED_CAPITAL_I,
+    FIELDS,
+    NAME_TEXT,
+    OPTIONS,
+    TEXT,
+    collapsed,
+    fold,
+    only_case_differs,
 )
-TEXT = st.one_of(ANY_TEXT, NAME_TEXT)
 
 
 def check_contract(value: str) -> None:
