@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from namecase.emulator.phpform import encode_php_query
+from namecase.emulator.poster import DeliveryError, FormPoster
 
 USER_AGENT = "Bitrix24 Webhook Engine"
 
@@ -142,19 +143,14 @@ class EventDispatcher:
         self.deliveries: list[Delivery] = []
         self._pending: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
+        self._poster = FormPoster(USER_AGENT, timeout, verify_tls=verify_tls, max_idle=concurrency)
         self._slots: asyncio.Semaphore | None = None
 
     @property
     def client(self) -> httpx.AsyncClient:
-        """The shared outgoing HTTP client (created in the running loop)."""
+        """A browser-like HTTP client for installer frames (created in the running loop)."""
         if self._client is None:
-            self._client = httpx.AsyncClient(
-                headers={"User-Agent": USER_AGENT},
-                verify=self.verify_tls,
-                limits=httpx.Limits(
-                    max_connections=self.concurrency, max_keepalive_connections=self.concurrency
-                ),
-            )
+            self._client = httpx.AsyncClient(verify=self.verify_tls)
         return self._client
 
     def submit(self, delivery: Delivery, delay: float, drop: bool) -> None:
@@ -187,6 +183,7 @@ class EventDispatcher:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        await self._poster.aclose()
         self._slots = None
 
     async def _send(self, delivery: Delivery, delay: float) -> None:
@@ -203,14 +200,10 @@ class EventDispatcher:
             delivery.sent_at = sent_at
             started = time.perf_counter()
             try:
-                response = await self.client.post(
-                    delivery.url,
-                    content=delivery.body.encode(),
-                    headers={"Content-Type": "application/x-www-form-urlencoded"},
-                    timeout=self.timeout,
-                )
-                delivery.status = response.status_code
-            except httpx.HTTPError as exc:
+                delivery.status = await self._poster.post(delivery.url, delivery.body.encode())
+            except TimeoutError:
+                delivery.error = f"TimeoutError: no answer within {self.timeout} s"
+            except (OSError, asyncio.IncompleteReadError, DeliveryError) as exc:
                 delivery.error = f"{type(exc).__name__}: {exc}"
             finally:
                 delivery.latency = time.perf_counter() - started
