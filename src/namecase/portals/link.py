@@ -111,7 +111,13 @@ class StoredPortalLink:
         if self._state != "active" or not self._access_token:
             raise PortalInactive("PORTAL_INACTIVE", f"portal is {self._state}")
         if self._expires_at is not None and self._expires_at - EXPIRY_MARGIN <= utcnow():
-            return await self.refresh(self._current())
+            try:
+                return await self.refresh(self._current())
+            except PortalDisabled as error:
+                # The client records a terminal refresh failure only for refreshes it started
+                # itself (after expired_token); this one is ours, so record it here.
+                await self.disabled(error)
+                raise
         return self._current()
 
     async def refresh(self, stale: Credentials) -> Credentials:

@@ -6,9 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from namecase.db import utcnow
+from namecase.pipeline.models import PortalQueue
 from namecase.portals.models import Portal, RestCallLog
 from namecase.schema import metadata
 
@@ -58,6 +60,27 @@ class PortalRepository:
             update(Portal)
             .where(Portal.member_id == member_id)
             .values(state=state, last_error=error, updated_at=utcnow())
+        )
+
+    async def make_due(self, member_id: str) -> None:
+        """Put the portal in the worker's line now (its queue row, created if missing).
+
+        The worker only visits portals with a due queue row; an install or app update that
+        leaves work for it (re-binding, the first reconciliation sweep) must create one, or the
+        portal would wait for its next event — which never comes while its handlers are gone.
+        """
+        now = utcnow()
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        insert = postgresql.insert if postgres else sqlite.insert
+        statement = insert(PortalQueue).values(
+            member_id=member_id, due_at=now, bucket={}, failures=0
+        )
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["member_id"],
+                # A fresh install or update also ends any backoff earned with the old tokens.
+                set_={"due_at": now, "not_before": None},
+            )
         )
 
     async def delete_everything_of(self, member_id: str) -> None:

@@ -62,7 +62,7 @@ class PortalIdentity:
     server_endpoint: str
     refresh_token: str
     application_token: str
-    domain: str = ""
+    domain: str = ""  # as claimed; the stored domain is the confirmed endpoint's
     lang: str = "en"
 
 
@@ -140,7 +140,13 @@ class PortalService:
                 )
                 repository.add(portal)
             store_grant(portal, grant, self._cipher)
-            portal.domain = identity.domain or domain_of(grant.client_endpoint)
+            # The domain of the confirmed endpoint, never the one the form or event names.
+            portal.domain = domain_of(grant.client_endpoint)
+            if identity.domain and identity.domain != portal.domain:
+                log.warning(
+                    "install names another domain than the OAuth server confirms",
+                    extra={"member_id": grant.member_id, "claimed": identity.domain[:255]},
+                )
             portal.lang = identity.lang
             portal.application_token_hash = hash_application_token(identity.application_token)
             portal.state = "active"
@@ -148,6 +154,7 @@ class PortalService:
             portal.uninstalled_at = None
             portal.installed_at = utcnow()
             portal.needs_bind = needs_bind
+            await repository.make_due(grant.member_id)
         log.info("portal installed", extra={"member_id": grant.member_id})
         return portal
 
