@@ -94,6 +94,7 @@ class Emulator:
             self.config.delivery_timeout,
             self.config.delivery_concurrency,
             self.config.delivery_verify_tls,
+            self.config.clock,
         )
         self.rest = RestApi(self)
         self.oauth = OAuthServer(self)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,8 +136,15 @@ class Delivery:
 class EventDispatcher:
     """The queue server: sends deliveries concurrently and logs each outcome."""
 
-    def __init__(self, timeout: float, concurrency: int, verify_tls: bool = False) -> None:
+    def __init__(
+        self,
+        timeout: float,
+        concurrency: int,
+        verify_tls: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.timeout = timeout
+        self.clock = clock
         self.concurrency = concurrency
         self.verify_tls = verify_tls
         self.deliveries: list[Delivery] = []
@@ -192,7 +199,7 @@ class EventDispatcher:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.concurrency)
         async with self._slots:
-            sent_at = time.time()
+            sent_at = self.clock()
             payload = event_payload(
                 delivery.event, delivery.handler_id, delivery.data, delivery.auth, sent_at
             )
