@@ -91,12 +91,14 @@ _REGULAR_LETTERS: Final = [
     if _is_regular(chr(cp))
 ]
 _REGULAR: Final = _character_class(_REGULAR_LETTERS)
+_REGULAR_SET: Final = frozenset(_REGULAR_LETTERS)
 _INERT: Final = re.escape(SEPARATORS) + r"\x00-\x40\x5b-\x60\x7b-\x7f\u00a0-\u00bf\u2000-\u206f"
 
 REGULAR_WORD: Final = re.compile(f"[{_REGULAR}]+")
 """A word of regular letters only: no separators, digits or marks."""
 
-_LOWER_SAFE: Final = re.compile(f"[{_REGULAR}{_INERT}]*")
+LOWER_SAFE: Final = re.compile(f"[{_REGULAR}{_INERT}]*")
+"""Regular letters and caseless punctuation: str.lower is exact, nothing composes under NFC."""
 _LATIN_LETTER: Final = re.compile(
     r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff\u2c60-\u2c7f\ua720-\ua7ff]"
 )
@@ -121,7 +123,7 @@ def _is_final_sigma(word: str, index: int) -> bool:
 
 def lower_word(word: str) -> str:
     """Lowercase a word character by character, same length, with a contextual final ς."""
-    if _LOWER_SAFE.fullmatch(word):
+    if LOWER_SAFE.fullmatch(word):
         return word.lower()
     return "".join(
         ("\u03c2" if _is_final_sigma(word, k) else "\u03c3")
@@ -133,6 +135,8 @@ def lower_word(word: str) -> str:
 
 def first_cased(part: str) -> int:
     """Index of the first recasable letter in a part, or -1."""
+    if part[:1] in _REGULAR_SET:
+        return 0
     for index, c in enumerate(part):
         if is_cased(c):
             return index

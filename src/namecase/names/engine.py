@@ -18,6 +18,7 @@ from namecase.names.casing import (
     APOSTROPHES,
     CYRILLIC,
     HYPHENS,
+    LOWER_SAFE,
     REGULAR_WORD,
     SEPARATORS,
     capital_of,
@@ -43,6 +44,12 @@ _MIXED: Final = 4
 
 _SPLIT_PARTS: Final = re.compile(f"([{re.escape(SEPARATORS)}])").split
 _FIRST_LETTER: Final = re.compile(r"[^\W\d_]")
+_BASIC_CYRILLIC: Final = re.compile("[\u0400-\u045f]+")  # all regular, see casing.py
+_SPECIAL_CAPITALIZED: Final = frozenset(word.capitalize() for word in vocab.SPECIAL_WORDS)
+_PLAIN_HYPHENATED: Final = re.compile("[A-Za-z\u0400-\u045f]+(?:-[A-Za-z\u0400-\u045f]+)+")
+_HYPHEN_SPECIAL: Final = (
+    vocab.KINSHIP | vocab.STATUS_SUFFIXES | vocab.HYPHEN_CONNECTORS | vocab.ARTICLES
+)
 _EDGE_PUNCTUATION: Final = SEPARATORS
 
 # Which rule explains a changed word when several applied: the most specific wins.
@@ -81,7 +88,7 @@ def case_words(words: list[str], kind: int, options: NameOptions) -> tuple[list[
     cased: list[str] = []
     why: list[str] = []
     for index, word in enumerate(words):
-        out, rule = _case_word(words, index, kind, options)
+        out, rule = _case_word(words, index, kind, options, True)
         cased.append(out)
         why.append(rule if out != word else "")
     return cased, why
@@ -97,13 +104,31 @@ def normalize_name(
     """
     if value is None:
         return None
-    kind = field_kind(field)
-    words = collapse(value).split(" ")
-    if words == [""]:
+    if not value.isascii() and not unicodedata.is_normalized("NFC", value):
+        value = unicodedata.normalize("NFC", value)
+    words = value.split()
+    if not words:
         return ""
-    cased: list[str] = []
-    for index in range(len(words)):
-        cased.append(_case_word(words, index, kind, options)[0])
+    kind = _FIELDS.get(field) if field.__class__ is str else None
+    if kind is None:
+        kind = field_kind(field)
+    cased = words.copy()
+    for index, word in enumerate(words):
+        if word.isalpha():
+            # Hot path, the same decisions as _case_word in fewer steps: most words are one
+            # part of ASCII or basic Cyrillic letters, already proper or all in one case.
+            # (test_names_explain checks that both paths agree.)
+            if word.istitle():
+                if len(word) > 1:
+                    continue
+            elif (word.islower() or word.isupper()) and (
+                word.isascii() or _BASIC_CYRILLIC.fullmatch(word) is not None
+            ):
+                capitalized = word.capitalize()
+                if capitalized not in _SPECIAL_CAPITALIZED and capitalized[:2] != "Mc":
+                    cased[index] = capitalized
+                    continue
+        cased[index] = _case_word(words, index, kind, options, False)[0]
     return " ".join(cased)
 
 
@@ -127,14 +152,28 @@ def _gate(word: str, options: NameOptions) -> int:
     return _MIXED  # Cyrillic has no internal capitals except the ones the rules restore
 
 
-def _case_word(words: list[str], index: int, kind: int, options: NameOptions) -> tuple[str, str]:
+def _case_word(
+    words: list[str], index: int, kind: int, options: NameOptions, explaining: bool
+) -> tuple[str, str]:
     word = words[index]
     gate = _gate(word, options)
     if gate == _KEEP:
         return word, ""
+    if _PLAIN_HYPHENATED.fullmatch(word):
+        # Hot path for double names (Петров-Водкин, LEIGH-WILLIAMS): every part capitalized
+        # unless a part could be a particle or Mc, which _case_compound decides.
+        parts = word.lower().split("-")
+        if not any(part in _HYPHEN_SPECIAL or part.startswith("mc") for part in parts):
+            cased = "-".join([part.capitalize() for part in parts])
+            return cased, rules.CAPS_LOCK if gate == _INVERTED else rules.HYPHEN
     if REGULAR_WORD.fullmatch(word):
         return _case_simple(word, word.lower(), words, index, kind, options, gate)
-    out, rule = _case_compound(word, lower_word(word), words, index, kind, options, gate)
+    if LOWER_SAFE.fullmatch(word):
+        # Regular letters and punctuation only: str.lower is exact and nothing can compose.
+        return _case_compound(word, word.lower(), words, index, kind, options, gate, explaining)
+    out, rule = _case_compound(
+        word, lower_word(word), words, index, kind, options, gate, explaining
+    )
     if not unicodedata.is_normalized("NFC", out):
         # A recased base letter would compose with a following mark; keep the word as typed.
         return word, ""
@@ -217,6 +256,7 @@ def _case_compound(
     kind: int,
     options: NameOptions,
     gate: int,
+    explaining: bool,
 ) -> tuple[str, str]:
     """Recase a word with separators, digits, marks or irregular letters, part by part."""
     if options.particles and low in vocab.DUTCH_T:
@@ -234,40 +274,47 @@ def _case_compound(
         if special is not None:
             form, rule = special
             return low.replace(key, form, 1), rule
+    first = lettered[0]
     applied: set[str] = set()
     out: list[str] = []
     position = 0
     for k in range(0, len(pieces), 2):
+        part = pieces[k]
         if k:
             out.append(pieces[k - 1])
             position += 1
-        part = pieces[k]
         if k in lettered:
-            capital, rule = _part_capital(pieces, k, lettered[0], words, index, kind, options)
+            capital, rule = _part_capital(pieces, k, first, words, index, kind, options)
             if rule:
                 applied.add(rule)
             if capital:
-                part, mc = _capitalize_part(part, word, position)
-                if mc:
-                    applied.add(rules.MC)
+                out.append(_capitalize_part(part, word, position, applied))
+                position += len(part)
+                continue
         out.append(part)
-        position += len(pieces[k])
-    if any(sep in HYPHENS for sep in pieces[1::2]) and len(lettered) > 1:
+        position += len(part)
+    cased = "".join(out)
+    return cased, _compound_rule(pieces, lettered, applied, gate) if explaining else ""
+
+
+def _compound_rule(pieces: list[str], lettered: list[int], applied: set[str], gate: int) -> str:
+    if len(lettered) > 1 and any(sep in HYPHENS for sep in pieces[1::2]):
         applied.add(rules.HYPHEN)
     if all(len(pieces[k]) == 1 for k in lettered):
         applied.add(rules.INITIAL)
     applied.add(_plain_rule(gate, False))
-    return "".join(out), next(rule for rule in _PRIORITY if rule in applied)
+    return next(rule for rule in _PRIORITY if rule in applied)
 
 
-def _capitalize_part(part: str, word: str, position: int) -> tuple[str, bool]:
+def _capitalize_part(part: str, word: str, position: int, applied: set[str]) -> str:
     at = first_cased(part)
     head = part[:at] + capital_of(part[at], word[position + at])
     rest = part[at + 1 :]
     if part[at : at + 2] == "mc" and len(rest) > 1 and is_latin_letter(rest[1]):
         # RULES.md §4.6: Mc + letter; no generic Mac rule (Machado, Macias, Mack).
-        return head + "c" + title_char(rest[1]) + rest[2:], True
-    return head + rest, False
+        applied.add(rules.MC)
+        return head + "c" + title_char(rest[1]) + rest[2:]
+    return head + rest
 
 
 def _part_capital(
