@@ -44,7 +44,6 @@ class Receiver:
     status: int = 200
     delay: float = 0.0
     requests: list[Received] = field(default_factory=list)
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def url(self, path: str) -> str:
         """An absolute URL on the receiver."""
@@ -72,7 +71,6 @@ class Receiver:
                 body=body,
             )
         )
-        self.arrived.set()
         if self.delay:
             await asyncio.sleep(self.delay)
         is_installer = scope["path"].startswith("/install")

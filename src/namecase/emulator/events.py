@@ -194,6 +194,13 @@ class EventDispatcher:
         self._slots = None
 
     async def _send(self, delivery: Delivery, delay: float) -> None:
+        try:
+            await self._deliver(delivery, delay)
+        except asyncio.CancelledError:
+            delivery.error = delivery.error or "cancelled: the emulator stopped"
+            raise
+
+    async def _deliver(self, delivery: Delivery, delay: float) -> None:
         if delay > 0:
             await asyncio.sleep(delay)
         if self._slots is None:
