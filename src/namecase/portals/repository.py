@@ -44,6 +44,12 @@ class PortalRepository:
     async def all(self) -> Sequence[Portal]:
         return (await self.session.execute(select(Portal).order_by(Portal.domain))).scalars().all()
 
+    async def member_ids_with_tokens(self) -> Sequence[str]:
+        statement = select(Portal.member_id).where(
+            (Portal.access_token_enc.is_not(None)) | (Portal.refresh_token_enc.is_not(None))
+        )
+        return (await self.session.execute(statement.order_by(Portal.member_id))).scalars().all()
+
     async def active_member_ids(self) -> Sequence[str]:
         statement = select(Portal.member_id).where(Portal.state == "active")
         return (await self.session.execute(statement)).scalars().all()
