@@ -75,7 +75,7 @@ def test_corrections_are_small_frozen_records() -> None:
     assert hash(correction) == hash(Correction("иван", "Иван", "recase"))
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(TEXT, st.sampled_from(FIELDS), st.sampled_from(OPTIONS))
 def test_corrections_are_exactly_the_changed_words_in_order(
     value: str, field: str, options: NameOptions

@@ -1,9 +1,16 @@
 """Field-aware proper case for person names: the rule set of RULES.md §4.
 
+A value is NFC-normalized and split on whitespace into words. Each word passes a gate
+(§4.3): a word that is already "Capital + lowercase" in one part, has no letter case, or is a
+deliberate non-Cyrillic mixed case (McDonald) is kept; every other word is recased part by
+part (parts are separated by hyphens, periods, apostrophes and other punctuation), with the
+apostrophe, Mc, particle, exception, suffix and initial rules deciding which parts start with
+a capital. Particles and suffixes depend on the field and on the word's position.
+
 The output differs from ``" ".join(unicodedata.normalize("NFC", value).split())`` only in the
-case of letters (see casing.py for the exact per-character contract), and normalizing it
-again changes nothing: every recased word is a function of its lowercase form and its
-position, and lowering the output gives back the lowercase form.
+case of letters (casing.py states the per-character contract), and normalizing it again
+changes nothing: a recased word depends only on its lowercase form (plus whether a capital
+position held İ) and its position, and lowering the output gives back the same lowercase form.
 """
 
 from __future__ import annotations
@@ -50,7 +57,6 @@ _PLAIN_HYPHENATED: Final = re.compile("[A-Za-z\u0400-\u045f]+(?:-[A-Za-z\u0400-\
 _HYPHEN_SPECIAL: Final = (
     vocab.KINSHIP | vocab.STATUS_SUFFIXES | vocab.HYPHEN_CONNECTORS | vocab.ARTICLES
 )
-_EDGE_PUNCTUATION: Final = SEPARATORS
 
 # Which rule explains a changed word when several applied: the most specific wins.
 _PRIORITY: Final = (
@@ -109,15 +115,13 @@ def normalize_name(
     words = value.split()
     if not words:
         return ""
-    kind = _FIELDS.get(field) if field.__class__ is str else None
-    if kind is None:
-        kind = field_kind(field)
+    kind = field_kind(field)
     cased = words.copy()
     for index, word in enumerate(words):
         if word.isalpha():
             # Hot path, the same decisions as _case_word in fewer steps: most words are one
-            # part of ASCII or basic Cyrillic letters, already proper or all in one case.
-            # (test_names_explain checks that both paths agree.)
+            # part of ASCII or basic Cyrillic letters, already proper or all in one case
+            # (test_hot_paths_give_what_the_general_path_gives checks that both agree).
             if word.istitle():
                 if len(word) > 1:
                     continue
@@ -240,7 +244,7 @@ def _capitalized(low: str) -> str:
 
 
 def _next_key(words: list[str], index: int) -> str:
-    return lower_word(words[index + 1]).strip(_EDGE_PUNCTUATION)
+    return lower_word(words[index + 1]).strip(SEPARATORS)
 
 
 def _suffix_tail(words: list[str], index: int) -> bool:
