@@ -16,6 +16,7 @@ from namecase.pipeline.worker import Worker
 from namecase.portals.router import router as install_router
 from namecase.runtime import Runtime
 from namecase.settings import Settings, get_settings
+from namecase.ui.router import router as settings_page_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -47,4 +48,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(install_router)
     app.include_router(events_router)
+    app.include_router(settings_page_router)
     return app

@@ -1,0 +1,141 @@
+"""Who opened the page: the Bitrix24 frame's data, checked against the stored portal.
+
+Bitrix24 opens the app's main page with a POST (bitrix24-protocol.md §1, §9): `DOMAIN`,
+`PROTOCOL`, `LANG` and `APP_SID` in the query string, the rest (`AUTH_ID`, `member_id`,
+`APPLICATION_TOKEN`, `PLACEMENT`, `PLACEMENT_OPTIONS`, …) in the form body. None of it is trusted
+by itself: the caller is accepted when the APPLICATION_TOKEN matches the hash stored for that
+member_id, or else when the user's AUTH_ID works against the portal's *stored* client_endpoint
+(never a host named by the request).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from namecase.bitrix import (
+    BitrixClient,
+    BitrixError,
+    Credentials,
+    InvalidAuth,
+    LeakyBucket,
+    PortalDisabled,
+)
+from namecase.i18n import Language, language_of
+from namecase.portals.crypto import application_token_matches
+from namecase.portals.models import Portal
+
+log = logging.getLogger(__name__)
+
+
+class FrameRejected(Exception):
+    """The frame data does not match a stored, installed portal (answer 403)."""
+
+
+class FrameRequest(BaseModel):
+    """The fields of the frame POST (or of a GET query, for local use) that the page uses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    member_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    application_token: str = Field(default="", max_length=512)
+    auth_id: str = Field(default="", max_length=512)
+    domain: str = Field(default="", max_length=255)
+    lang: str = Field(default="", max_length=8)
+    placement: str = Field(default="DEFAULT", max_length=64)
+    placement_options: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def from_fields(cls, form: Mapping[str, str], query: Mapping[str, str]) -> FrameRequest:
+        """Read the documented keys; raises FrameRejected when they are missing or malformed."""
+        try:
+            return cls(
+                member_id=form.get("member_id") or query.get("member_id", ""),
+                application_token=form.get("APPLICATION_TOKEN")
+                or query.get("APPLICATION_TOKEN", ""),
+                auth_id=form.get("AUTH_ID") or query.get("AUTH_ID", ""),
+                domain=query.get("DOMAIN") or form.get("DOMAIN", ""),
+                lang=query.get("LANG") or form.get("LANG", ""),
+                placement=form.get("PLACEMENT") or query.get("PLACEMENT") or "DEFAULT",
+                placement_options=placement_options_of(
+                    form.get("PLACEMENT_OPTIONS") or query.get("PLACEMENT_OPTIONS", "")
+                ),
+            )
+        except ValidationError as error:
+            raise FrameRejected("the frame data is incomplete or malformed") from error
+
+    def language(self, portal: Portal) -> Language:
+        """The frame's LANG, else the language the portal installed the app in."""
+        return language_of(self.lang or portal.lang)
+
+
+def placement_options_of(raw: str) -> dict[str, Any]:
+    """PLACEMENT_OPTIONS is a JSON string (protocol §9); some placements send "undefined"."""
+    if not raw or len(raw) > 8192:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass
+class _FrameUserLink:
+    """A PortalLink that calls the stored portal with the frame user's token, read-only.
+
+    The user's token is never refreshed or stored, and an error with it never changes the
+    portal's state: it only tells whether this user is who the frame says.
+    """
+
+    portal: Portal
+    auth_id: str
+    _bucket: LeakyBucket = field(default_factory=lambda: LeakyBucket.for_portal(50.0, 2.0))
+
+    @property
+    def member_id(self) -> str:
+        return self.portal.member_id
+
+    @property
+    def bucket(self) -> LeakyBucket:
+        return self._bucket
+
+    async def credentials(self) -> Credentials:
+        return Credentials(self.portal.client_endpoint, self.auth_id)
+
+    async def refresh(self, stale: Credentials) -> Credentials:
+        raise InvalidAuth("expired_token", "the frame's AUTH_ID has expired")
+
+    async def moved(self, new_client_endpoint: str) -> None:
+        return None  # the worker's link stores renames; this one only asks a question
+
+    async def disabled(self, error: PortalDisabled) -> None:
+        return None
+
+
+async def verify_frame(frame: FrameRequest, portal: Portal | None, bitrix: BitrixClient) -> Portal:
+    """The stored portal if the frame proves it comes from there; FrameRejected otherwise."""
+    if portal is None or portal.state == "uninstalled":
+        raise FrameRejected("the app is not installed on this portal")
+    if frame.application_token and application_token_matches(
+        frame.application_token, portal.application_token_hash
+    ):
+        return portal
+    if frame.auth_id and await _user_token_works(portal, frame.auth_id, bitrix):
+        return portal
+    raise FrameRejected("the frame data does not match the installed portal")
+
+
+async def _user_token_works(portal: Portal, auth_id: str, bitrix: BitrixClient) -> bool:
+    # `profile` needs no scope and answers for any valid user token of this app (protocol §9).
+    try:
+        answer = await bitrix.call(_FrameUserLink(portal, auth_id), "profile")
+    except BitrixError as error:
+        log.info("frame AUTH_ID refused: %s", error.code, extra={"member_id": portal.member_id})
+        return False
+    return isinstance(answer, Mapping) and bool(answer.get("ID"))

@@ -1,0 +1,87 @@
+"""The settings page under test: the stack with the emulator's BX24 library, and the frame POST."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from conftest import make_settings
+from namecase.app import create_app
+from namecase.emulator import Emulator, serve_emulator
+from namecase.emulator import Portal as EmulatedPortal
+from namecase.pipeline.worker import Worker
+from namecase.runtime import Runtime
+from support.servers import free_port, serve
+from support.stack import CLIENT_ID, CLIENT_SECRET, Stack
+
+TOKEN_META = re.compile(r'<meta name="namecase-token" content="([^"]+)">')
+
+
+@contextlib.asynccontextmanager
+async def page_stack(database_url: str, **overrides: Any) -> AsyncIterator[Stack]:
+    """Like support.stack.running_stack, with the page loading the emulator's BX24 library."""
+    emulator = Emulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    async with serve_emulator(emulator) as emulator_url:
+        port = free_port()
+        values: dict[str, Any] = {
+            "public_url": f"http://127.0.0.1:{port}",
+            "oauth_servers": (emulator_url,),
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "reconcile_interval": 0,
+            "batch_window": 0,
+            "bx24_js_url": f"{emulator_url}/api/v1/",
+        }
+        values.update(overrides)
+        app = create_app(make_settings(database_url, **values))
+        async with serve(app, port) as app_url:
+            runtime: Runtime = app.state.runtime
+            worker = Worker(runtime, concurrency=1)
+            yield Stack(emulator, runtime.settings, app_url, runtime, worker)
+
+
+def frame_request(
+    stack: Stack, portal: EmulatedPortal, lang: str = "en", **form_overrides: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The query string and form body Bitrix24 sends when it opens the app (protocol §1, §9)."""
+    emulator = stack.emulator
+    query = emulator.frame_query(emulator.portal(portal.member_id), lang)
+    form = emulator.frame_form(portal, emulator.frame_tokens(portal.member_id))
+    form.update(form_overrides)
+    return query, form
+
+
+async def open_frame(
+    http: httpx.AsyncClient,
+    stack: Stack,
+    portal: EmulatedPortal,
+    lang: str = "en",
+    **form_overrides: str,
+) -> httpx.Response:
+    """POST /app as the Bitrix24 frame does."""
+    query, form = frame_request(stack, portal, lang, **form_overrides)
+    return await http.post(f"{stack.app_url}/app", params=query, data=form)
+
+
+def page_token(page: httpx.Response) -> str:
+    """The API token the page embeds for its own calls."""
+    found = TOKEN_META.search(page.text)
+    assert found, "the page carries no token"
+    return found.group(1)
+
+
+async def page_api(
+    http: httpx.AsyncClient, stack: Stack, portal: EmulatedPortal
+) -> httpx.AsyncClient:
+    """A client that calls the page's API as the page's script does (bearer page token)."""
+    page = await open_frame(http, stack, portal)
+    assert page.status_code == 200, page.text
+    return httpx.AsyncClient(
+        base_url=f"{stack.app_url}/app/api/",
+        headers={"Authorization": f"Bearer {page_token(page)}"},
+        timeout=30.0,
+    )

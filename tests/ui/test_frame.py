@@ -1,0 +1,114 @@
+"""/app opens only for the portal that framed it, in its language, framed only by it."""
+
+from __future__ import annotations
+
+import httpx
+
+from namecase.portals.repository import PortalRepository
+from namecase.ui.page_token import PAGE_TOKEN_SECONDS, PageTokenSigner
+
+from .harness import frame_request, open_frame, page_stack, page_token
+
+
+async def test_the_frame_post_opens_the_page_in_the_portals_language(database_url: str) -> None:
+    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+        portal = await stack.installed_portal()
+
+        russian = await open_frame(http, stack, portal, lang="ru")
+        english = await open_frame(http, stack, portal, lang="en")
+
+        assert russian.status_code == 200
+        assert '<html lang="ru">' in russian.text and "Последние исправления" in russian.text
+        assert english.status_code == 200
+        assert '<html lang="en">' in english.text and "Recent corrections" in english.text
+        assert f'src="{stack.settings.bx24_js_url}"' in english.text
+
+
+async def test_only_the_portal_itself_may_frame_the_page(database_url: str) -> None:
+    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+        portal = await stack.installed_portal()
+
+        page = await open_frame(http, stack, portal)
+
+        policy = page.headers["content-security-policy"]
+        ancestors = next(p for p in policy.split(";") if p.strip().startswith("frame-ancestors"))
+        # The stored client_endpoint's origin (the emulator serves portals under one host) and
+        # the portal's domain over https; nobody else.
+        assert ancestors.split()[1:] == [stack.emulator.base_url, f"https://{portal.domain}"]
+        assert "x-frame-options" not in page.headers
+        assert page.headers["cache-control"] == "no-store"
+        assert "set-cookie" not in page.headers
+
+
+async def test_a_wrong_application_token_without_auth_is_refused(database_url: str) -> None:
+    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+        portal = await stack.installed_portal()
+
+        forged = await open_frame(http, stack, portal, APPLICATION_TOKEN="0" * 32, AUTH_ID="")
+        unknown = await open_frame(
+            http, stack, portal, member_id="f" * 32, AUTH_ID="", APPLICATION_TOKEN=""
+        )
+        missing = await http.post(f"{stack.app_url}/app", data={"LANG": "en"})
+
+        assert forged.status_code == 403
+        assert unknown.status_code == 403
+        assert missing.status_code == 403
+        assert "namecase-token" not in forged.text + unknown.text + missing.text
+
+
+async def test_a_users_auth_id_is_checked_with_the_portal_when_no_token_is_sent(
+    database_url: str,
+) -> None:
+    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+        portal = await stack.installed_portal()
+
+        with_user_token = await open_frame(http, stack, portal, APPLICATION_TOKEN="")
+        with_made_up_token = await open_frame(
+            http, stack, portal, APPLICATION_TOKEN="", AUTH_ID="not-a-token"
+        )
+
+        assert with_user_token.status_code == 200
+        assert with_made_up_token.status_code == 403
+        async with stack.runtime.sessions() as session:
+            calls = await PortalRepository(session).recent_calls(portal.member_id)
+        # Both asked the portal at its stored endpoint; the user's token is never logged.
+        answers = [(c.method, c.http_status) for c in calls[:2]]
+        assert answers == [("profile", 401), ("profile", 200)]
+        assert all("not-a-token" not in call.request for call in calls)
+
+
+async def test_the_page_opens_with_a_get_for_local_use(database_url: str) -> None:
+    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+        portal = await stack.installed_portal()
+        query, form = frame_request(stack, portal, lang="ru")
+
+        page = await http.get(f"{stack.app_url}/app", params={**query, **form})
+
+        assert page.status_code == 200
+        assert "Настройки" in page.text
+
+
+async def test_the_pages_api_needs_the_pages_own_token(database_url: str) -> None:
+    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+        portal = await stack.installed_portal()
+        token = page_token(await open_frame(http, stack, portal))
+        api = f"{stack.app_url}/app/api/state"
+        signer = PageTokenSigner(stack.settings.fernet_keys()[0])
+        stale = signer.issue(portal.member_id, "en", now=0.0)
+        other_key = PageTokenSigner("another key").issue(portal.member_id, "en")
+        payload, _, signature = token.partition(".")
+        tampered = f"{payload[:-2]}xx.{signature}"
+
+        ok = await http.get(api, headers={"Authorization": f"Bearer {token}"})
+        refused = [
+            await http.get(api),
+            await http.get(api, headers={"Authorization": f"Bearer {stale}"}),
+            await http.get(api, headers={"Authorization": f"Bearer {other_key}"}),
+            await http.get(api, headers={"Authorization": f"Bearer {tampered}"}),
+            # A cookie never authorizes anything: there is no cookie auth at all.
+            await http.get(api, headers={"Cookie": f"token={token}"}),
+        ]
+
+        assert ok.status_code == 200
+        assert [r.status_code for r in refused] == [401] * len(refused)
+        assert PAGE_TOKEN_SECONDS <= 3600
