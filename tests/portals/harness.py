@@ -60,6 +60,14 @@ def bound_handlers(portal: EmulatedPortal) -> list[tuple[str, str]]:
     return sorted((handler.event, handler.handler) for handler in portal.handlers)
 
 
+def issued_tokens(emulator: Emulator, member_id: str) -> set[str]:
+    """Every access and refresh token the OAuth server ever issued for the portal (read from
+    the emulator's token store, so none escapes the search)."""
+    access = {t for t, grant in emulator.tokens._access.items() if grant.member_id == member_id}
+    refresh = {t for t, grant in emulator.tokens._refresh.items() if grant.member_id == member_id}
+    return access | refresh
+
+
 def event_auth(
     emulator: Emulator, portal: EmulatedPortal, *, with_tokens: bool = True, **overrides: str
 ) -> dict[str, str]:

@@ -11,21 +11,13 @@ from cryptography.fernet import Fernet
 from sqlalchemy import JSON, LargeBinary, String, Text, select
 from sqlalchemy.engine import make_url
 
-from namecase.emulator import Emulator
 from namecase.portals.crypto import TokenCipher
 from namecase.portals.keys import rotate_keys
 from namecase.runtime import Runtime
 from namecase.schema import metadata
 from support.stack import CLIENT_SECRET, Stack, running_stack
 
-from .harness import post_event, stored, update_app
-
-
-def issued_tokens(emulator: Emulator, member_id: str) -> set[str]:
-    """Every access and refresh token the OAuth server ever issued for the portal."""
-    access = {t for t, grant in emulator.tokens._access.items() if grant.member_id == member_id}
-    refresh = {t for t, grant in emulator.tokens._refresh.items() if grant.member_id == member_id}
-    return access | refresh
+from .harness import issued_tokens, post_event, stored, update_app
 
 
 async def _column_text(stack: Stack) -> str:

@@ -99,6 +99,7 @@ class PortalRepository:
         self.session.add(entry)
 
     async def recent_calls(self, member_id: str, limit: int = 100) -> Sequence[RestCallLog]:
+        """The portal's newest call log entries first."""
         statement = (
             select(RestCallLog)
             .where(RestCallLog.member_id == member_id)
@@ -108,6 +109,7 @@ class PortalRepository:
         return (await self.session.execute(statement)).scalars().all()
 
     async def prune_calls(self, older_than: dt.datetime) -> int:
+        """Delete call log entries of every portal made before `older_than`; returns how many."""
         result = await self.session.execute(
             delete(RestCallLog).where(RestCallLog.created_at < older_than)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,3 +40,18 @@ class InstallRequest(BaseModel):
     scope: str = Field(default="", max_length=512)
     domain: str = Field(default="", max_length=255)
     lang: str = Field(default="en", max_length=8)
+
+
+class RestCallRecord(BaseModel):
+    """One entry of a portal's REST call log, as the admin reads it (already redacted)."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: int
+    method: str
+    http_status: int | None
+    error_code: str | None
+    duration_ms: float
+    request: str
+    response: str
+    created_at: dt.datetime

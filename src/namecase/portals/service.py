@@ -30,7 +30,7 @@ from namecase.portals.crypto import TokenCipher, application_token_matches, hash
 from namecase.portals.link import RefreshLocks, StoredPortalLink, domain_of, store_grant
 from namecase.portals.models import Portal
 from namecase.portals.repository import PortalRepository
-from namecase.portals.schemas import PortalOptions
+from namecase.portals.schemas import PortalOptions, RestCallRecord
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +207,12 @@ class PortalService:
                 await repository.delete_everything_of(member_id)
         log.info("portal uninstalled", extra={"member_id": member_id, "clean": clean})
         return True
+
+    async def recent_calls(self, member_id: str, limit: int = 100) -> list[RestCallRecord]:
+        """The portal's latest REST exchanges, newest first (the Marketplace call log)."""
+        async with self._sessions() as session:
+            rows = await PortalRepository(session).recent_calls(member_id, limit)
+            return [RestCallRecord.model_validate(row) for row in rows]
 
 
 def _means_already_bound(error: BitrixError) -> bool:

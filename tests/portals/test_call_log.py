@@ -1,0 +1,84 @@
+"""The REST call log (issue 5 item 5, Marketplace rule bitrix24-protocol.md §10): every exchange
+with a portal, redacted, kept for the retention period, readable per portal by the admin."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from namecase.db import utcnow
+from namecase.portals.models import RestCallLog
+from namecase.portals.repository import PortalRepository
+from support.stack import CLIENT_SECRET, Stack, running_stack
+
+from .harness import issued_tokens
+
+
+async def test_every_exchange_is_logged_without_tokens_or_secrets(database_url: str) -> None:
+    async with running_stack(database_url) as stack:
+        portal = await stack.installed_portal()
+        await stack.emulator.user_add_contact(portal.member_id, {"NAME": "иВАН"})
+        stack.emulator.expire_access_tokens(portal.member_id)
+        await stack.drain()
+
+        calls = list(reversed(await stack.runtime.portals.recent_calls(portal.member_id)))
+
+        assert [(c.method, c.http_status, c.error_code) for c in calls] == [
+            ("event.get", 200, None),
+            ("batch", 200, None),  # event.bind × 5
+            ("batch", 401, "expired_token"),  # crm.contact.get, then one refresh
+            ("batch", 200, None),
+            ("batch", 200, None),  # crm.contact.update
+            ("batch", 200, None),  # its echo (ONCRMCONTACTUPDATE) is read and left alone
+        ]
+        assert "event.bind?event=ONCRMCONTACTADD" in calls[1].request
+        assert "crm.contact.update" in calls[4].request and '"u1": true' in calls[4].response
+        assert all('"auth": "***"' in c.request for c in calls)
+        assert all(c.duration_ms > 0 for c in calls)
+        assert all(utcnow() - c.created_at < dt.timedelta(minutes=1) for c in calls)
+        secrets = issued_tokens(stack.emulator, portal.member_id) | {CLIENT_SECRET}
+        secrets.add(portal.application_token or "")
+        logged = "".join(c.request + c.response for c in calls)
+        assert [s for s in secrets if s in logged] == []
+
+
+async def _log(stack: Stack, member_id: str, age: dt.timedelta, method: str) -> None:
+    async with stack.runtime.sessions() as session, session.begin():
+        PortalRepository(session).log_call(
+            RestCallLog(
+                member_id=member_id,
+                method=method,
+                http_status=200,
+                duration_ms=1.0,
+                request="{}",
+                response="{}",
+                created_at=utcnow() - age,
+            )
+        )
+
+
+async def test_pruning_drops_entries_older_than_the_retention_only(database_url: str) -> None:
+    async with running_stack(database_url) as stack:
+        retention = dt.timedelta(days=stack.settings.rest_log_retention_days)
+        assert retention == dt.timedelta(days=3)  # the Marketplace minimum is the default
+        for member_id in ("portal-a", "portal-b"):
+            await _log(stack, member_id, retention + dt.timedelta(hours=1), "old.call")
+            await _log(stack, member_id, retention - dt.timedelta(hours=1), "kept.call")
+
+        async with stack.runtime.sessions() as session, session.begin():
+            pruned = await PortalRepository(session).prune_calls(utcnow() - retention)
+
+        assert pruned == 2
+        for member_id in ("portal-a", "portal-b"):
+            calls = await stack.runtime.portals.recent_calls(member_id)
+            assert [c.method for c in calls] == ["kept.call"]
+
+
+async def test_recent_calls_are_one_portals_newest_first_and_limited(database_url: str) -> None:
+    async with running_stack(database_url) as stack:
+        for minutes in (3, 2, 1):
+            await _log(stack, "portal-a", dt.timedelta(minutes=minutes), f"a.call{minutes}")
+        await _log(stack, "portal-b", dt.timedelta(0), "b.call")
+
+        calls = await stack.runtime.portals.recent_calls("portal-a", limit=2)
+
+        assert [c.method for c in calls] == ["a.call1", "a.call2"]
