@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from namecase.bitrix import BitrixClient, OAuthClient, RestCall
 from namecase.db import create_engine, create_session_factory
+from namecase.events.service import InboxWriter, PortalDirectory
 from namecase.metrics import REST_CALLS
 from namecase.portals.crypto import TokenCipher
 from namecase.portals.link import RefreshLocks
@@ -33,6 +34,8 @@ class Runtime:
     oauth: OAuthClient
     bitrix: BitrixClient
     portals: PortalService
+    directory: PortalDirectory
+    inbox: InboxWriter
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
@@ -73,7 +76,11 @@ class Runtime:
             handler_url=f"{settings.public_url}/events",
             allow_http=settings.allow_http,
         )
-        return cls(settings, engine, sessions, http, cipher, oauth, bitrix, portals)
+        directory = PortalDirectory(sessions)
+        inbox = InboxWriter(sessions, window=dt.timedelta(seconds=settings.batch_window))
+        return cls(
+            settings, engine, sessions, http, cipher, oauth, bitrix, portals, directory, inbox
+        )
 
     async def close(self) -> None:
         await self.http.aclose()

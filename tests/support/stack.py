@@ -57,9 +57,10 @@ class Stack:
             statement = select(func.count()).where(InboxItem.state == "pending")
             return int((await session.execute(statement)).scalar_one())
 
-    async def drain(self, rounds: int = 50) -> None:
+    async def drain(self, seconds: float = 60.0) -> None:
         """Deliver every event, then run the worker until nothing is due; repeat until quiet."""
-        for _ in range(rounds):
+        deadline = asyncio.get_running_loop().time() + seconds
+        while asyncio.get_running_loop().time() < deadline:
             await self.emulator.wait_deliveries_idle()
             worked = False
             while await self.worker.run_once():

@@ -57,46 +57,62 @@ class InboxRepository:
         becomes due after `window`, so the rest of a burst joins the same batch.
         """
         now = now or utcnow()
+        # One INSERT may not touch a row twice: fold repeats into one row whose version counts
+        # them. Sorted keys make concurrent writers lock rows in the same order (no deadlock).
+        repeats: dict[tuple[str, str, int], int] = {}
+        sources: dict[tuple[str, str, int], str] = {}
+        for item in items:
+            key = (item.member_id, item.entity_type, item.entity_id)
+            repeats[key] = repeats.get(key, 0) + 1
+            sources.setdefault(key, item.source)
         rows: list[dict[str, Any]] = [
             {
-                "member_id": item.member_id,
-                "entity_type": item.entity_type,
-                "entity_id": item.entity_id,
-                "source": item.source,
+                "member_id": key[0],
+                "entity_type": key[1],
+                "entity_id": key[2],
+                "source": sources[key],
                 "state": "pending",
-                "version": 1,
+                "version": count,
                 "attempts": 0,
                 "next_attempt_at": now,
                 "received_at": now,
                 "updated_at": now,
             }
-            for item in items
+            for key, count in sorted(repeats.items())
         ]
         if not rows:
             return
+        # Core statements with the values as executemany parameters: compiled once, cached,
+        # and sent in one round trip (this is the hot path of /events).
+        connection = await self.session.connection()
         insert = _insert_for(self.session)
-        statement = insert(InboxItem).values(rows)
+        statement = insert(InboxItem)
         statement = statement.on_conflict_do_update(
             index_elements=["member_id", "entity_type", "entity_id"],
             index_where=_PENDING,
-            set_={"version": InboxItem.version + 1, "updated_at": now},
+            set_={
+                "version": InboxItem.version + statement.excluded.version,
+                "updated_at": statement.excluded.updated_at,
+            },
         )
-        await self.session.execute(statement)
-        await self._mark_due({str(row["member_id"]) for row in rows}, now + window)
+        await connection.execute(statement, rows)
+        due_at = now + window
+        queue_rows = [
+            {"member_id": member_id, "due_at": due_at, "bucket": {}, "failures": 0}
+            for member_id in sorted({str(row["member_id"]) for row in rows})
+        ]
+        await self._mark_due(queue_rows)
 
-    async def _mark_due(self, member_ids: set[str], due_at: dt.datetime) -> None:
+    async def _mark_due(self, queue_rows: list[dict[str, Any]]) -> None:
         """Make the portals due by `due_at`; a portal due sooner keeps its place in the line."""
-        insert = _insert_for(self.session)
-        for member_id in sorted(member_ids):
-            statement = insert(PortalQueue).values(
-                member_id=member_id, due_at=due_at, bucket={}, failures=0
-            )
-            statement = statement.on_conflict_do_update(
-                index_elements=["member_id"],
-                set_={"due_at": due_at},
-                where=PortalQueue.due_at > due_at,
-            )
-            await self.session.execute(statement)
+        connection = await self.session.connection()
+        statement = _insert_for(self.session)(PortalQueue)
+        statement = statement.on_conflict_do_update(
+            index_elements=["member_id"],
+            set_={"due_at": statement.excluded.due_at},
+            where=PortalQueue.due_at > statement.excluded.due_at,
+        )
+        await connection.execute(statement, queue_rows)
 
     async def due_items(
         self, member_id: str, limit: int, now: dt.datetime | None = None
@@ -149,6 +165,20 @@ class InboxRepository:
             )
         )
         return state
+
+    async def count_due(self, member_id: str, now: dt.datetime, limit: int) -> int:
+        """How many pending items are due now, counting no further than `limit`."""
+        due = (
+            select(InboxItem.id)
+            .where(
+                InboxItem.member_id == member_id,
+                InboxItem.state == "pending",
+                InboxItem.next_attempt_at <= now,
+            )
+            .limit(limit)
+            .subquery()
+        )
+        return int((await self.session.execute(select(func.count()).select_from(due))).scalar_one())
 
     async def next_due_at(self, member_id: str) -> dt.datetime | None:
         """When the portal's earliest pending item becomes due (None: nothing pending)."""

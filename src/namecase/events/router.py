@@ -7,19 +7,17 @@ constant time, and insert into the inbox. The worker does the REST calls.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from namecase.bitrix import FormError, parse_php_form
-from namecase.events.repository import Enqueued, InboxRepository
+from namecase.events.repository import Enqueued
 from namecase.events.schemas import CRM_EVENTS, EventDelivery, MalformedEvent
+from namecase.events.service import PortalEntry
 from namecase.metrics import EVENTS_ACCEPTED, EVENTS_RECEIVED, EVENTS_REJECTED
-from namecase.portals.crypto import application_token_matches
-from namecase.portals.repository import PortalRepository
-from namecase.portals.service import InstallRejected, PortalIdentity, options_of
+from namecase.portals.service import InstallRejected, PortalIdentity
 from namecase.runtime import Runtime, RuntimeDep
 
 log = logging.getLogger(__name__)
@@ -73,24 +71,30 @@ async def receive_event(request: Request, runtime: RuntimeDep) -> JSONResponse:
 
 async def _accept_crm_event(runtime: Runtime, delivery: EventDelivery) -> JSONResponse:
     assert delivery.entity_type is not None and delivery.entity_id is not None
-    async with runtime.sessions() as session, session.begin():
-        portal = await PortalRepository(session).get(delivery.member_id)
-        if portal is None or not application_token_matches(
-            delivery.application_token, portal.application_token_hash
-        ):
-            return _reject("forbidden", 403, "unknown portal or wrong application_token")
-        if portal.state != "active":
-            return _reject("forbidden", 403, f"portal is {portal.state}")
-        options = options_of(portal)
-        if not options.enabled or delivery.entity_type not in options.entities:
-            EVENTS_ACCEPTED.labels(delivery.event).inc()
-            return JSONResponse({"status": "ignored", "reason": "entity not enabled"})
-        await InboxRepository(session).enqueue(
-            [Enqueued(delivery.member_id, delivery.entity_type, delivery.entity_id)],
-            window=dt.timedelta(seconds=runtime.settings.batch_window),
+    portal = await runtime.directory.verified(delivery.member_id, delivery.application_token)
+    if portal is None:
+        return _reject("forbidden", 403, "unknown portal or wrong application_token")
+    if portal.state != "active" or not _wanted(portal, delivery.entity_type):
+        # Refuse or drop only on what the database says now, not on the cache.
+        portal = await runtime.directory.verified(
+            delivery.member_id, delivery.application_token, fresh=True
         )
+        if portal is None:
+            return _reject("forbidden", 403, "unknown portal or wrong application_token")
+    if portal.state != "active":
+        return _reject("forbidden", 403, f"portal is {portal.state}")
+    if not _wanted(portal, delivery.entity_type):
+        EVENTS_ACCEPTED.labels(delivery.event).inc()
+        return JSONResponse({"status": "ignored", "reason": "entity not enabled"})
+    await runtime.inbox.write(
+        Enqueued(delivery.member_id, delivery.entity_type, delivery.entity_id)
+    )
     EVENTS_ACCEPTED.labels(delivery.event).inc()
     return JSONResponse({"status": "accepted"})
+
+
+def _wanted(portal: PortalEntry, entity_type: str) -> bool:
+    return portal.options.enabled and entity_type in portal.options.entities
 
 
 async def _accept_lifecycle_event(runtime: Runtime, delivery: EventDelivery) -> JSONResponse:

@@ -251,9 +251,13 @@ class Worker:
         if await BackfillRepository(session).running(queue.member_id) is not None:
             return now
         candidates = [now + IDLE]
-        pending = await InboxRepository(session).next_due_at(queue.member_id)
+        inbox = InboxRepository(session)
+        pending = await inbox.next_due_at(queue.member_id)
         if pending is not None:
-            candidates.append(max(pending, now))
+            # A partial batch waits out the batch window so a burst still in flight joins it.
+            full = await inbox.count_due(queue.member_id, now, BATCH_SIZE) >= BATCH_SIZE
+            window = dt.timedelta(0 if full else self.settings.batch_window)
+            candidates.append(max(pending + window, now))
         interval = self.settings.reconcile_interval
         last_sweep = reconciled_at or queue.reconciled_at
         if interval > 0 and last_sweep is not None:
@@ -356,13 +360,10 @@ class Worker:
                 if not dry_run:
                     RECORDS_UPDATED.labels(entity_type).inc()
             inbox = InboxRepository(session)
-            done = [item for item in items if item.entity_id not in failed]
-            self.items_done += await inbox.settle_done(done, now)
             written_ids = {plan.entity_id for plan in written}
-            for item in done:
-                if item.entity_id in written_ids and not dry_run:
-                    EVENT_TO_UPDATE.observe((now - item.received_at).total_seconds())
-            for item in items:
+            # Rows are locked in the order the /events insert uses (by record key): any other
+            # order can deadlock against a concurrent insert of the same records.
+            for item in sorted(items, key=lambda i: (i.entity_type, i.entity_id)):
                 if item.entity_id in failed:
                     retry_at = now + dt.timedelta(seconds=_item_retry_delay(item.attempts))
                     await inbox.settle_failed(
@@ -371,6 +372,10 @@ class Worker:
                         retry_at=retry_at,
                         max_attempts=self.settings.max_attempts,
                     )
+                    continue
+                self.items_done += await inbox.settle_done([item], now)
+                if item.entity_id in written_ids and not dry_run:
+                    EVENT_TO_UPDATE.observe((now - item.received_at).total_seconds())
 
     # --- reconciliation and backfill: listing records ----------------------------------
 

@@ -1,0 +1,138 @@
+"""The fast path of /events: who may send events, and writing them durably in groups.
+
+Two things dominate the cost of acknowledging an event: looking up the portal and committing the
+insert. `PortalDirectory` keeps what the check needs (token hash, state, options) for a second; a
+presented token that does not match is always re-checked against the database before a 403, so
+a new application_token (ONAPPUPDATE, reinstall) is never refused because of the cache.
+`InboxWriter` is group commit: concurrent requests hand their item to one writer task, which
+inserts everything that has queued up in one transaction and wakes each request only after that
+commit — nobody is answered 200 before their event is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from namecase.events.repository import Enqueued, InboxRepository
+from namecase.portals.crypto import application_token_matches
+from namecase.portals.repository import PortalRepository
+from namecase.portals.schemas import PortalOptions
+from namecase.portals.service import options_of
+
+RETRIES = 3
+
+
+@dataclass(frozen=True)
+class PortalEntry:
+    """What checking an event needs to know about its portal."""
+
+    token_hash: str | None
+    state: str
+    options: PortalOptions
+
+
+class PortalDirectory:
+    """A short-lived, per-process cache of portal entries for the /events check."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        ttl: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sessions = sessions
+        self._ttl = ttl
+        self._clock = clock
+        self._entries: dict[str, tuple[float, PortalEntry | None]] = {}
+
+    async def verified(
+        self, member_id: str, application_token: str, *, fresh: bool = False
+    ) -> PortalEntry | None:
+        """The portal's entry if the token matches it, else None (unknown portal or mismatch).
+
+        `fresh=True` skips the cache: used before anything is refused or dropped.
+        """
+        entry = None if fresh else await self._get(member_id, fresh=False)
+        if entry is not None and application_token_matches(application_token, entry.token_hash):
+            return entry
+        entry = await self._get(member_id, fresh=True)
+        if entry is not None and application_token_matches(application_token, entry.token_hash):
+            return entry
+        return None
+
+    async def _get(self, member_id: str, *, fresh: bool) -> PortalEntry | None:
+        now = self._clock()
+        cached = self._entries.get(member_id)
+        if cached is not None and not fresh and now - cached[0] < self._ttl:
+            return cached[1]
+        async with self._sessions() as session:
+            portal = await PortalRepository(session).get(member_id)
+            entry = (
+                None
+                if portal is None
+                else PortalEntry(portal.application_token_hash, portal.state, options_of(portal))
+            )
+        if len(self._entries) > 100_000:  # bound memory under a flood of made-up member_ids
+            self._entries.clear()
+        self._entries[member_id] = (now, entry)
+        return entry
+
+
+class InboxWriter:
+    """Group commit for the inbox: one transaction for everything queued meanwhile."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        window: dt.timedelta,
+        max_group: int = 1000,
+    ) -> None:
+        self._sessions = sessions
+        self._window = window
+        self._max_group = max_group
+        self._queue: list[tuple[Enqueued, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def write(self, item: Enqueued) -> None:
+        """Return once `item` is committed; raise if its transaction failed."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+        await future
+
+    async def _drain(self) -> None:
+        while self._queue:
+            group = self._queue[: self._max_group]
+            del self._queue[: self._max_group]
+            try:
+                await self._commit([item for item, _ in group])
+            except Exception as error:
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(error)
+            else:
+                for _, future in group:
+                    if not future.done():
+                        future.set_result(None)
+
+    async def _commit(self, items: list[Enqueued]) -> None:
+        # A deadlock or serialization failure rolls the whole group back; the insert is
+        # idempotent (a repeat only bumps the version), so trying again is safe.
+        for attempt in range(1, RETRIES + 1):
+            try:
+                async with self._sessions() as session, session.begin():
+                    await InboxRepository(session).enqueue(items, window=self._window)
+                return
+            except DBAPIError:
+                if attempt == RETRIES:
+                    raise
+                await asyncio.sleep(0.01 * attempt)
