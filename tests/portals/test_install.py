@@ -176,3 +176,26 @@ async def test_an_incomplete_install_form_is_refused_in_the_frames_language(
             assert "Установку не удалось завершить" in response.text
         assert stack.emulator.refresh_count == 0
         await _nothing_stored(stack)
+
+
+async def test_a_failed_binding_fails_the_page_and_leaves_the_binding_to_the_worker(
+    database_url: str,
+) -> None:
+    async with running_stack(database_url) as stack:
+        portal = stack.add_portal()
+        # event.get has used up its operating time for the next 10 minutes: 429 (protocol §6).
+        portal.operating.record("event.get", 100.0, stack.emulator.now())
+        portal.faults.operating_limit_seconds["event.get"] = 1.0
+
+        response = await stack.install(portal)
+
+        assert response.status_code == 502
+        assert "BX24.installFinish" not in response.text
+        assert not portal.install_finished
+        row = await stored(stack, portal.member_id)
+        assert row is not None and row.state == "active" and row.needs_bind
+        portal.faults.operating_limit_seconds.clear()
+        await stack.drain()
+        assert len(bound_handlers(portal)) == len(BOUND)
+        row = await stored(stack, portal.member_id)
+        assert row is not None and not row.needs_bind

@@ -102,7 +102,8 @@ class PortalService:
     async def install(self, identity: PortalIdentity) -> Portal:
         """Confirm with the OAuth server, store the portal, bind our events (idempotent)."""
         grant = await self._confirm(identity)
-        portal = await self._store(identity, grant, needs_bind=False)
+        # Marked for binding until the binding succeeded: if it fails here, the worker retries.
+        portal = await self._store(identity, grant, needs_bind=True)
         await self.bind_events(portal)
         return portal
 
