@@ -166,3 +166,19 @@ async def test_a_refresh_token_spent_elsewhere_moves_the_portal_to_auth_failed(
 
         row = await stored(stack, portal.member_id)
         assert row is not None and row.state == "auth_failed"
+
+
+async def test_a_verdict_on_replaced_tokens_does_not_disable_a_reinstalled_portal(
+    database_url: str,
+) -> None:
+    async with running_stack(database_url) as stack:
+        portal = await stack.installed_portal()
+        stale_link = await _link(stack, portal.member_id)
+        assert (await stack.install(portal)).status_code == 200  # new tokens meanwhile
+
+        await stale_link.disabled(InvalidGrant("invalid_grant", "Invalid grant"))
+
+        row = await stored(stack, portal.member_id)
+        assert row is not None and row.state == "active"
+        profile = await stack.runtime.bitrix.call(await _link(stack, portal.member_id), "profile")
+        assert profile["ID"] == "1"

@@ -91,6 +91,7 @@ class StoredPortalLink:
             self._cipher.decrypt(portal.access_token_enc) if portal.access_token_enc else ""
         )
         self._expires_at = portal.access_expires_at
+        self._token_version = portal.token_version
 
     @property
     def member_id(self) -> str:
@@ -134,6 +135,7 @@ class StoredPortalLink:
             if self._refreshed_by_someone_else(portal, stale):
                 TOKEN_REFRESHES.labels("reused").inc()
             else:
+                self._token_version = portal.token_version  # the pair a failure would condemn
                 refresh_token = self._cipher.decrypt(portal.refresh_token_enc)
                 try:
                     grant = await self._oauth.refresh(portal.server_endpoint, refresh_token)
@@ -163,11 +165,16 @@ class StoredPortalLink:
         self._client_endpoint = new_client_endpoint
 
     async def disabled(self, error: PortalDisabled) -> None:
+        """Record the terminal state — unless the tokens were replaced since this link read them
+        (a reinstall or app update meanwhile): the verdict is about tokens that are gone."""
         if isinstance(error, PortalInactive):
             return
         async with self._sessions() as session, session.begin():
             await PortalRepository(session).set_state(
-                self._member_id, error.portal_state, f"{error.code}: {error.description}"[:500]
+                self._member_id,
+                error.portal_state,
+                f"{error.code}: {error.description}"[:500],
+                token_version=self._token_version,
             )
         self._state = error.portal_state
 

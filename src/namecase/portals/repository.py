@@ -61,11 +61,15 @@ class PortalRepository:
             .values(client_endpoint=client_endpoint, domain=domain, updated_at=utcnow())
         )
 
-    async def set_state(self, member_id: str, state: str, error: str | None) -> None:
+    async def set_state(
+        self, member_id: str, state: str, error: str | None, *, token_version: int | None = None
+    ) -> None:
+        """Set the portal's state; with `token_version`, only while its tokens are that pair."""
+        statement = update(Portal).where(Portal.member_id == member_id)
+        if token_version is not None:
+            statement = statement.where(Portal.token_version == token_version)
         await self.session.execute(
-            update(Portal)
-            .where(Portal.member_id == member_id)
-            .values(state=state, last_error=error, updated_at=utcnow())
+            statement.values(state=state, last_error=error, updated_at=utcnow())
         )
 
     async def make_due(self, member_id: str) -> None:
