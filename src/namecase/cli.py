@@ -84,6 +84,110 @@ async def _run_worker(settings: Settings, concurrency: int) -> None:
         await runtime.close()
 
 
+@cli.command()
+def emulator(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1")] = 8900,
+    portals: Annotated[int, typer.Option(help="Number of portals to create")] = 1,
+) -> None:
+    """Run the Bitrix24 emulator and print its portals, credentials and URLs."""
+    from namecase.emulator.cli import run_emulator
+
+    run_emulator(port=port, portals=portals)
+
+
+@cli.command()
+def demo() -> None:
+    """Show the whole path on this machine: emulator, service, badly typed names, fixes."""
+    from namecase.demo import run_demo
+
+    asyncio.run(run_demo(typer.echo))
+
+
+@cli.command()
+def backfill(
+    member_id: Annotated[str, typer.Argument(help="The portal's member_id")],
+    wait: Annotated[bool, typer.Option(help="Follow the progress until it is done")] = False,
+) -> None:
+    """Fix a portal's existing records: start a backfill that the workers run and can resume."""
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    _require_head(settings)
+    asyncio.run(_backfill(settings, member_id, wait))
+
+
+async def _backfill(settings: Settings, member_id: str, wait: bool) -> None:
+    from namecase.db import create_session_factory
+    from namecase.portals.models import Portal
+    from namecase.ui.service import BackfillRefused, backfill_progress, start_backfill
+
+    engine = create_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    try:
+        async with sessions() as session, session.begin():
+            portal = await session.get(Portal, member_id)
+            if portal is None or portal.state != "active":
+                typer.echo(f"namecase: no active portal with member_id {member_id}", err=True)
+                raise typer.Exit(1)
+            try:
+                await start_backfill(session, portal)
+            except BackfillRefused as refused:
+                typer.echo(f"namecase: backfill not started ({refused})", err=True)
+                raise typer.Exit(1) from refused
+        typer.echo(f"backfill of {portal.domain} started; a running worker carries it out")
+        while wait:
+            await asyncio.sleep(1.0)
+            async with sessions() as session:
+                progress = await backfill_progress(session, portal)
+            typer.echo(
+                f"{progress.percent:3d}%  scanned {progress.scanned}/{progress.total or '?'}"
+                f"  queued {progress.queued}  fixed {progress.fixed}"
+            )
+            wait = progress.state == "running" or progress.pending > 0
+    finally:
+        await engine.dispose()
+
+
+@cli.command()
+def portals() -> None:
+    """List the installed portals with their state, token expiry and queue."""
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    _require_head(settings)
+    asyncio.run(_portals(settings))
+
+
+async def _portals(settings: Settings) -> None:
+    from namecase.db import create_session_factory
+    from namecase.events.repository import InboxRepository
+    from namecase.portals.repository import PortalRepository
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            rows = [("member_id", "domain", "state", "token expires", "pending", "dead")]
+            for portal in await PortalRepository(session).all():
+                counts = await InboxRepository(session).counts(portal.member_id)
+                expires = portal.access_expires_at
+                rows.append(
+                    (
+                        portal.member_id,
+                        portal.domain,
+                        portal.state,
+                        expires.strftime("%Y-%m-%d %H:%M") if expires else "-",
+                        str(counts.get("pending", 0)),
+                        str(counts.get("dead", 0)),
+                    )
+                )
+    finally:
+        await engine.dispose()
+    if len(rows) == 1:
+        typer.echo("no portals yet: install the app from Bitrix24 (or run `namecase demo`)")
+        return
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
 def _require_head(settings: Settings) -> None:
     if settings.is_sqlite:
         migration.upgrade(settings.database_url)
