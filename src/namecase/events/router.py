@@ -103,6 +103,9 @@ async def _accept_lifecycle_event(runtime: Runtime, delivery: EventDelivery) -> 
             delivery.member_id, delivery.application_token, clean=delivery.clean
         ):
             return _reject("forbidden", 403, "unknown portal or wrong application_token")
+        # Re-read the cached entry now: events after the uninstall are refused at once (403),
+        # and nothing is written to the inbox of a portal whose data CLEAN just deleted.
+        await runtime.directory.verified(delivery.member_id, delivery.application_token, fresh=True)
         EVENTS_ACCEPTED.labels(delivery.event).inc()
         return JSONResponse({"status": "accepted"})
     # ONAPPINSTALL / ONAPPUPDATE carry tokens (protocol §1): trusted only once the OAuth server
