@@ -72,6 +72,11 @@ class PortalRepository:
             statement.values(state=state, last_error=error, updated_at=utcnow())
         )
 
+    async def set_needs_bind(self, member_id: str, needed: bool) -> None:
+        await self.session.execute(
+            update(Portal).where(Portal.member_id == member_id).values(needs_bind=needed)
+        )
+
     async def make_due(self, member_id: str) -> None:
         """Put the portal in the worker's line now (its queue row, created if missing).
 

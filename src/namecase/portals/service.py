@@ -102,9 +102,14 @@ class PortalService:
     async def install(self, identity: PortalIdentity) -> Portal:
         """Confirm with the OAuth server, store the portal, bind our events (idempotent)."""
         grant = await self._confirm(identity)
-        # Marked for binding until the binding succeeded: if it fails here, the worker retries.
-        portal = await self._store(identity, grant, needs_bind=True)
-        await self.bind_events(portal)
+        portal = await self._store(identity, grant, needs_bind=False)
+        try:
+            await self.bind_events(portal)
+        except BitrixError:
+            # The page says so, and the worker retries the binding meanwhile. (Not marked
+            # before: a worker would then bind at the same time as this request.)
+            await self._set_needs_bind(portal.member_id, True)
+            raise
         return portal
 
     async def accept_install_event(self, identity: PortalIdentity) -> Portal:
@@ -181,10 +186,11 @@ class PortalService:
             failures = [e for e in result.errors.values() if not _means_already_bound(e)]
             if failures:
                 raise failures[0]
+        await self._set_needs_bind(portal.member_id, False)
+
+    async def _set_needs_bind(self, member_id: str, needed: bool) -> None:
         async with self._sessions() as session, session.begin():
-            stored = await PortalRepository(session).get(portal.member_id)
-            if stored is not None:
-                stored.needs_bind = False
+            await PortalRepository(session).set_needs_bind(member_id, needed)
 
     async def uninstall(self, member_id: str, application_token: str, *, clean: bool) -> bool:
         """ONAPPUNINSTALL: mark uninstalled and drop tokens; CLEAN also deletes all our data.
