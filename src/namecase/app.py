@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from namecase import health
+from namecase.admin.router import router as admin_router
 from namecase.events.router import router as events_router
 from namecase.logs import configure_logging
 from namecase.middleware import RequestObserver
@@ -49,4 +50,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(install_router)
     app.include_router(events_router)
     app.include_router(settings_page_router)
+    app.include_router(admin_router)
     return app

@@ -1,0 +1,111 @@
+"""The operator's view: the JSON of /admin/status (also the data behind /admin)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RecentCall(BaseModel):
+    """One REST exchange with the portal (redacted bodies stay in the rest_calls table)."""
+
+    method: str
+    http_status: int | None = Field(description="None when no answer came (timeout, reset)")
+    error_code: str | None
+    duration_ms: float
+    at: dt.datetime
+
+
+class QueueView(BaseModel):
+    """The portal's row in the worker queue: who holds it, when it is due, how it last went."""
+
+    lease_owner: str | None
+    lease_until: dt.datetime | None
+    due_at: dt.datetime
+    not_before: dt.datetime | None
+    failures: int
+    last_error: str | None
+    last_run_at: dt.datetime | None
+    reconciled_at: dt.datetime | None
+
+
+class BackfillView(BaseModel):
+    entity_type: str
+    state: str
+    scanned: int
+    total: int | None
+    queued: int
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+class PortalStatus(BaseModel):
+    """Everything an operator asks about one portal at 3 a.m."""
+
+    member_id: str
+    domain: str
+    state: str = Field(description="active, uninstalled, auth_failed or payment_required")
+    plan_status: str
+    client_endpoint: str
+    token_expires_at: dt.datetime | None
+    token_refreshed_at: dt.datetime | None
+    installed_at: dt.datetime
+    enabled: bool
+    entities: list[str]
+    dry_run: bool
+    pending: int = Field(description="inbox items waiting for the worker")
+    dead: int = Field(description="inbox items that failed max_attempts times (replayable)")
+    last_event_at: dt.datetime | None
+    last_error: str | None
+    rest_calls_last_hour: int
+    rest_503_last_hour: int
+    queue: QueueView | None
+    backfills: list[BackfillView]
+    recent_calls: list[RecentCall]
+
+
+class WorkerStatus(BaseModel):
+    """A worker process, from its heartbeat row, with the portals it holds leases on."""
+
+    id: str
+    hostname: str
+    pid: int
+    started_at: dt.datetime
+    heartbeat_at: dt.datetime
+    alive: bool = Field(description="heartbeat within the last minute")
+    items_done: int
+    leases: list[str]
+
+
+class Totals(BaseModel):
+    portals: int
+    portals_by_state: dict[str, int]
+    pending: int
+    dead: int
+    rest_calls_last_hour: int
+    rest_503_last_hour: int
+    workers_alive: int
+    leases_held: int
+
+
+class AdminStatus(BaseModel):
+    """GET /admin/status."""
+
+    generated_at: dt.datetime
+    totals: Totals
+    portals: list[PortalStatus]
+    workers: list[WorkerStatus]
+
+
+class ReplayRequest(BaseModel):
+    """Which dead items to replay; all of the portal's when `ids` is omitted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[int] | None = Field(default=None, min_length=1, max_length=1000)
+
+
+class ReplayResult(BaseModel):
+    member_id: str
+    revived: int
