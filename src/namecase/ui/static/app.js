@@ -198,6 +198,7 @@
       document.getElementById("history-more").hidden = !nextBeforeId;
       document.getElementById("history-empty").hidden = rows.children.length > 0;
       document.getElementById("history").hidden = rows.children.length === 0;
+      document.getElementById("history-toolbar").hidden = rows.children.length === 0;
       selectAll.checked = false;
       refreshSelection();
       fit();
