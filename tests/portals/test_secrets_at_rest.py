@@ -12,7 +12,7 @@ from sqlalchemy import JSON, LargeBinary, String, Text, select
 from sqlalchemy.engine import make_url
 
 from namecase.portals.crypto import TokenCipher
-from namecase.portals.keys import rotate_keys
+from namecase.portals.keys import rotate_database_keys, rotate_keys
 from namecase.runtime import Runtime
 from namecase.schema import metadata
 from support.stack import CLIENT_SECRET, Stack, running_stack
@@ -101,7 +101,9 @@ async def test_rotation_re_encrypts_every_token_so_the_old_key_can_go(database_u
         before = {p.member_id: await stored(stack, p.member_id) for p in portals}
         old_cipher = stack.runtime.cipher
 
-        rotated = await rotate_keys(stack.runtime.sessions, TokenCipher((new_key, old_key)))
+        # What `namecase rotate-keys` runs, with the new key put first.
+        rotating = stack.settings.model_copy(update={"secret_keys": (new_key, old_key)})
+        rotated = await rotate_database_keys(rotating)
 
         assert rotated == 6
         new_only = TokenCipher((new_key,))
