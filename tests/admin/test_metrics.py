@@ -48,8 +48,8 @@ async def test_inbox_depth_and_portals_by_state_are_read_at_scrape_time(
         assert value(settled, "namecase_inbox_oldest_pending_seconds") == 0.0
 
 
-async def test_pipeline_counters_move_with_the_work_done(database_url: str) -> None:
-    async with running_stack(database_url) as stack, httpx.AsyncClient() as http:
+async def test_pipeline_counters_move_with_the_work_done(pg_database_url: str) -> None:
+    async with running_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
         before = await scrape(http, stack)
         stack.emulator.expire_access_tokens(portal.member_id)  # the next call must refresh

@@ -40,8 +40,8 @@ def portal_in(status: dict[str, Any], portal: EmulatedPortal) -> dict[str, Any]:
     return entry
 
 
-async def test_admin_is_off_when_no_token_is_configured(database_url: str) -> None:
-    async with running_stack(database_url) as stack, httpx.AsyncClient() as http:
+async def test_admin_is_off_when_no_token_is_configured(pg_database_url: str) -> None:
+    async with running_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
         answers = [
             await http.get(f"{stack.app_url}/admin/status", headers=AUTH),
@@ -101,8 +101,8 @@ async def test_a_working_portal_is_described_in_full(database_url: str) -> None:
         assert totals["rest_calls_last_hour"] == len(calls)
 
 
-async def test_rate_limited_calls_are_counted_as_503s(database_url: str) -> None:
-    async with admin_stack(database_url) as stack, httpx.AsyncClient() as http:
+async def test_rate_limited_calls_are_counted_as_503s(pg_database_url: str) -> None:
+    async with admin_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         # A portal whose leaky bucket holds one request: our install burst overflows it.
         portal = await stack.installed_portal(bucket_depth=1, drain_per_second=4)
 
@@ -114,8 +114,8 @@ async def test_rate_limited_calls_are_counted_as_503s(database_url: str) -> None
         assert entry["rest_calls_last_hour"] == rejected + 2
 
 
-async def test_a_portal_that_stopped_paying_shows_its_state_and_error(database_url: str) -> None:
-    async with admin_stack(database_url) as stack, httpx.AsyncClient() as http:
+async def test_a_portal_that_stopped_paying_shows_its_state_and_error(pg_database_url: str) -> None:
+    async with admin_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
         stack.emulator.set_payment_required(portal.member_id)
         await stack.emulator.user_add_contact(portal.member_id, {"NAME": "иВАН"})
@@ -170,8 +170,8 @@ async def _give_up_on_everything_pending(stack: Stack) -> None:
             await inbox.settle_failed(item, "HTTP 500", retry_at=utcnow(), max_attempts=1)
 
 
-async def test_worker_heartbeats_and_leases_are_shown(database_url: str) -> None:
-    async with admin_stack(database_url) as stack, httpx.AsyncClient() as http:
+async def test_worker_heartbeats_and_leases_are_shown(pg_database_url: str) -> None:
+    async with admin_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
         running = asyncio.create_task(stack.worker.run())
         try:

@@ -40,8 +40,8 @@ async def test_existing_records_are_fixed_and_progress_reaches_100(database_url:
         }  # fmt: skip
 
 
-async def test_a_backfill_is_refused_while_off_or_already_running(database_url: str) -> None:
-    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+async def test_a_backfill_is_refused_while_off_or_already_running(pg_database_url: str) -> None:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
         async with await page_api(http, stack, portal) as api:
             settings = (await api.get("state")).json()["settings"]

@@ -10,8 +10,8 @@ from namecase.ui.page_token import PAGE_TOKEN_SECONDS, PageTokenSigner
 from .harness import frame_request, open_frame, page_stack, page_token
 
 
-async def test_the_frame_post_opens_the_page_in_the_portals_language(database_url: str) -> None:
-    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+async def test_the_frame_post_opens_the_page_in_the_portals_language(pg_database_url: str) -> None:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
 
         russian = await open_frame(http, stack, portal, lang="ru")
@@ -24,8 +24,8 @@ async def test_the_frame_post_opens_the_page_in_the_portals_language(database_ur
         assert f'src="{stack.settings.bx24_js_url}"' in english.text
 
 
-async def test_only_the_portal_itself_may_frame_the_page(database_url: str) -> None:
-    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+async def test_only_the_portal_itself_may_frame_the_page(pg_database_url: str) -> None:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
 
         page = await open_frame(http, stack, portal)
@@ -40,8 +40,8 @@ async def test_only_the_portal_itself_may_frame_the_page(database_url: str) -> N
         assert "set-cookie" not in page.headers
 
 
-async def test_a_wrong_application_token_without_auth_is_refused(database_url: str) -> None:
-    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+async def test_a_wrong_application_token_without_auth_is_refused(pg_database_url: str) -> None:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
 
         forged = await open_frame(http, stack, portal, APPLICATION_TOKEN="0" * 32, AUTH_ID="")
@@ -57,9 +57,9 @@ async def test_a_wrong_application_token_without_auth_is_refused(database_url: s
 
 
 async def test_a_users_auth_id_is_checked_with_the_portal_when_no_token_is_sent(
-    database_url: str,
+    pg_database_url: str,
 ) -> None:
-    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
 
         with_user_token = await open_frame(http, stack, portal, APPLICATION_TOKEN="")
@@ -77,8 +77,8 @@ async def test_a_users_auth_id_is_checked_with_the_portal_when_no_token_is_sent(
         assert all("not-a-token" not in call.request for call in calls)
 
 
-async def test_the_page_opens_with_a_get_for_local_use(database_url: str) -> None:
-    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+async def test_the_page_opens_with_a_get_for_local_use(pg_database_url: str) -> None:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
         query, form = frame_request(stack, portal, lang="ru")
 
@@ -88,8 +88,8 @@ async def test_the_page_opens_with_a_get_for_local_use(database_url: str) -> Non
         assert "Настройки" in page.text
 
 
-async def test_the_pages_api_needs_the_pages_own_token(database_url: str) -> None:
-    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+async def test_the_pages_api_needs_the_pages_own_token(pg_database_url: str) -> None:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
         token = page_token(await open_frame(http, stack, portal))
         api = f"{stack.app_url}/app/api/state"

@@ -57,8 +57,8 @@ async def test_the_worker_follows_the_saved_settings(database_url: str) -> None:
         assert emulator.lead(portal.member_id, lead_id)["LAST_NAME"] == "сидоров"
 
 
-async def test_turned_off_the_app_leaves_new_names_alone(database_url: str) -> None:
-    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+async def test_turned_off_the_app_leaves_new_names_alone(pg_database_url: str) -> None:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
         async with await page_api(http, stack, portal) as api:
             assert (await api.put("settings", json={**DEFAULTS, "enabled": False})).is_success

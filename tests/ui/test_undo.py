@@ -28,9 +28,9 @@ async def _history(api: httpx.AsyncClient) -> list[dict[str, Any]]:
 
 
 async def test_history_shows_before_after_when_and_why_in_the_pages_language(
-    database_url: str,
+    pg_database_url: str,
 ) -> None:
-    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
         await _corrected_contact(stack, portal, NAME="иВАН", LAST_NAME="mcdonald")
         async with await page_api(http, stack, portal) as api:
@@ -76,8 +76,8 @@ async def test_undo_restores_the_typed_name_and_the_echo_leaves_it(database_url:
         assert [(k.entity_id, k.field, k.value) for k in kept] == [(contact_id, "NAME", "иВАН")]
 
 
-async def test_a_later_edit_of_an_undone_name_is_corrected_again(database_url: str) -> None:
-    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+async def test_a_later_edit_of_an_undone_name_is_corrected_again(pg_database_url: str) -> None:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
         contact_id = await _corrected_contact(stack, portal, NAME="иВАН")
         async with await page_api(http, stack, portal) as api:
@@ -111,8 +111,8 @@ async def test_several_corrections_are_undone_in_one_go(database_url: str) -> No
         assert emulator.stats(portal.member_id).calls_by_method["crm.contact.update"] == 4
 
 
-async def test_undo_does_not_overwrite_a_name_edited_since(database_url: str) -> None:
-    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+async def test_undo_does_not_overwrite_a_name_edited_since(pg_database_url: str) -> None:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
         contact_id = await _corrected_contact(stack, portal, NAME="иВАН")
         await stack.emulator.user_update_contact(portal.member_id, contact_id, {"NAME": "Пётр"})
@@ -154,8 +154,8 @@ async def test_what_cannot_be_undone_is_reported_and_left_alone(database_url: st
         assert [r.status_code for r in bad] == [422] * len(bad)
 
 
-async def test_a_trial_mode_correction_has_nothing_to_undo(database_url: str) -> None:
-    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+async def test_a_trial_mode_correction_has_nothing_to_undo(pg_database_url: str) -> None:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
         async with await page_api(http, stack, portal) as api:
             settings = (await api.get("state")).json()["settings"]
