@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from namecase.admin.metrics import DatabaseCollector
 from support.stack import Stack, running_stack
 
+UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:9/namecase"  # nothing listens on port 9
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
@@ -70,9 +72,25 @@ async def test_pipeline_counters_move_with_the_work_done(pg_database_url: str) -
 
 async def test_a_database_that_cannot_be_read_is_reported_not_fatal() -> None:
     collector = DatabaseCollector(timeout=5.0)
-    collector.attach("sqlite+aiosqlite:////nonexistent-namecase-dir/namecase.db")
+    collector.attach(UNREACHABLE)
 
     families = {family.name: family for family in collector.collect()}
 
     assert families["namecase_database_scrape_ok"].samples[0].value == 0.0
     assert families["namecase_inbox_items"].samples == []
+
+
+async def test_a_snapshot_refreshed_just_before_the_scrape_is_used_without_a_second_read(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    collector = DatabaseCollector(timeout=5.0)
+    collector.attach(UNREACHABLE)
+
+    await collector.refresh(sessions)
+    refreshed = {family.name: family for family in collector.collect()}
+    unrefreshed = {family.name: family for family in collector.collect()}
+
+    assert refreshed["namecase_database_scrape_ok"].samples[0].value == 1.0
+    assert refreshed["namecase_portals"].samples[0].labels == {"state": "active"}
+    # A snapshot serves one scrape; the next one reads again (here: the unreadable URL).
+    assert unrefreshed["namecase_database_scrape_ok"].samples[0].value == 0.0

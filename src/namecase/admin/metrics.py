@@ -3,7 +3,8 @@
 These facts are shared by every process (N web replicas, M workers), so no process can count
 them in memory; each scrape asks the database instead. Prometheus collectors are synchronous and
 /metrics renders them on the event loop, so the query runs on a short-lived thread with its own
-loop and engine, bounded by a timeout. A failed read is reported as
+loop and engine, bounded by a timeout — unless the handler awaited `refresh()` just before, in
+which case the snapshot read on its own loop is used. A failed read is reported as
 `namecase_database_scrape_ok 0` instead of failing the whole scrape.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from namecase.admin.repository import AdminRepository
 from namecase.admin.service import ALIVE
@@ -28,7 +31,8 @@ from namecase.metrics import REGISTRY
 from namecase.portals.models import PORTAL_STATES
 
 log = logging.getLogger(__name__)
-SCRAPE_TIMEOUT = 5.0
+SCRAPE_TIMEOUT = 2.0  # the read blocks the loop that renders /metrics: keep it short
+FRESH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -40,19 +44,14 @@ class DatabaseSnapshot:
     workers_alive: int
 
 
-async def read_snapshot(database_url: str) -> DatabaseSnapshot:
-    """One read of the shared facts, on an engine of its own (this runs on another loop)."""
-    engine = create_engine(database_url)
-    try:
-        async with create_session_factory(engine)() as session:
-            repository = AdminRepository(session)
-            depth = await repository.inbox_depth()
-            oldest = await repository.oldest_pending()
-            by_state = await repository.portals_by_state()
-            now = utcnow()
-            alive = sum(now - w.heartbeat_at <= ALIVE for w in await repository.workers())
-    finally:
-        await engine.dispose()
+async def snapshot_of(session: AsyncSession) -> DatabaseSnapshot:
+    """One read of the shared facts."""
+    repository = AdminRepository(session)
+    depth = await repository.inbox_depth()
+    oldest = await repository.oldest_pending()
+    by_state = await repository.portals_by_state()
+    now = utcnow()
+    alive = sum(now - w.heartbeat_at <= ALIVE for w in await repository.workers())
     return DatabaseSnapshot(
         pending=sum(n for (_, state), n in depth.items() if state == "pending"),
         dead=sum(n for (_, state), n in depth.items() if state == "dead"),
@@ -62,6 +61,16 @@ async def read_snapshot(database_url: str) -> DatabaseSnapshot:
     )
 
 
+async def read_snapshot(database_url: str) -> DatabaseSnapshot:
+    """A snapshot on an engine of its own (this runs on the collector's own thread and loop)."""
+    engine = create_engine(database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            return await snapshot_of(session)
+    finally:
+        await engine.dispose()
+
+
 @dataclass(eq=False)  # registries key collectors by identity
 class DatabaseCollector(Collector):
     """Registered once on namecase.metrics.REGISTRY; reads the database of the running app."""
@@ -69,6 +78,7 @@ class DatabaseCollector(Collector):
     timeout: float = SCRAPE_TIMEOUT
     _urls: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _fresh: tuple[float, DatabaseSnapshot] | None = None
 
     def attach(self, database_url: str) -> None:
         with self._lock:
@@ -79,6 +89,15 @@ class DatabaseCollector(Collector):
             if database_url in self._urls:
                 self._urls.remove(database_url)
 
+    async def refresh(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        """Read the snapshot on the caller's loop, for the scrape that follows at once.
+
+        A /metrics handler that awaits this first spares the collector its blocking read.
+        """
+        async with sessions() as session:
+            snapshot = await snapshot_of(session)
+        self._fresh = (time.monotonic(), snapshot)
+
     def describe(self) -> Iterable[Metric]:
         return self._families(None)
 
@@ -87,6 +106,9 @@ class DatabaseCollector(Collector):
             url = self._urls[-1] if self._urls else None
         if url is None:
             return []
+        if self._fresh is not None and time.monotonic() - self._fresh[0] < FRESH_SECONDS:
+            snapshot, self._fresh = self._fresh[1], None
+            return self._families(snapshot)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="namecase-metrics")
         try:
             snapshot = pool.submit(asyncio.run, read_snapshot(url)).result(self.timeout)
