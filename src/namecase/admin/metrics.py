@@ -106,9 +106,10 @@ class DatabaseCollector(Collector):
             url = self._urls[-1] if self._urls else None
         if url is None:
             return []
-        if self._fresh is not None and time.monotonic() - self._fresh[0] < FRESH_SECONDS:
-            snapshot, self._fresh = self._fresh[1], None
-            return self._families(snapshot)
+        fresh, self._fresh = self._fresh, None  # a refreshed snapshot serves one scrape
+        if fresh is not None and time.monotonic() - fresh[0] < FRESH_SECONDS:
+            return self._families(fresh[1])
+        snapshot: DatabaseSnapshot | None
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="namecase-metrics")
         try:
             snapshot = pool.submit(asyncio.run, read_snapshot(url)).result(self.timeout)
