@@ -168,3 +168,22 @@ async def test_a_trial_mode_correction_has_nothing_to_undo(pg_database_url: str)
         assert change["dry_run"] and not change["can_undo"]
         assert result["outcomes"][0]["status"] == "dry_run"
         assert stack.emulator.contact(portal.member_id, contact_id)["NAME"] == "ОЛЬГА"
+
+
+async def test_a_lead_correction_is_undone_on_the_lead(pg_database_url: str) -> None:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
+        portal = await stack.installed_portal()
+        async with await page_api(http, stack, portal) as api:
+            settings = (await api.get("state")).json()["settings"]
+            await api.put("settings", json={**settings, "entities": ["contact", "lead"]})
+            lead_id = await stack.emulator.user_add_lead(portal.member_id, {"NAME": "ГЛЕБ"})
+            await stack.drain()
+            (change,) = await _history(api)
+
+            result = (await api.post("undo", json={"ids": [change["id"]]})).json()
+            await stack.drain()
+
+        assert (change["entity_type"], change["entity_id"]) == ("lead", lead_id)
+        assert result["undone"] == 1
+        assert stack.emulator.lead(portal.member_id, lead_id)["NAME"] == "ГЛЕБ"
+        assert stack.emulator.stats(portal.member_id).calls_by_method["crm.lead.update"] == 2
