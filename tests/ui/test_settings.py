@@ -98,3 +98,21 @@ async def test_invalid_settings_are_refused_and_nothing_changes(pg_database_url:
         assert missing.status_code == 422
         assert not_json.status_code == 422
         assert after == before
+
+
+async def test_settings_stored_by_an_older_version_still_open(pg_database_url: str) -> None:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
+        portal = await stack.installed_portal()
+        async with stack.runtime.sessions() as session, session.begin():
+            row = await PortalRepository(session).get(portal.member_id)
+            assert row is not None
+            row.settings = {"entities": [], "legacy_flag": 1}
+        async with await page_api(http, stack, portal) as api:
+            shown = (await api.get("state")).json()["settings"]
+            saved = await api.put("settings", json=DEFAULTS)
+
+        assert shown["entities"] == []
+        assert saved.status_code == 200
+        async with stack.runtime.sessions() as session:
+            row = await PortalRepository(session).get(portal.member_id)
+        assert row is not None and row.settings["legacy_flag"] == 1  # unknown keys are kept

@@ -35,6 +35,7 @@ from namecase.ui.schemas import (
     ChangesPage,
     PageState,
     SettingsForm,
+    SettingsView,
     UndoRequest,
     UndoResult,
 )
@@ -219,10 +220,10 @@ async def read_state(portal: PortalDep, session: SessionDep) -> PageState:
     return await service.page_state(session, portal)
 
 
-@router.put("/app/api/settings", response_model=SettingsForm, responses=_API_ERRORS)
+@router.put("/app/api/settings", response_model=SettingsView, responses=_API_ERRORS)
 async def write_settings(
     form: SettingsForm, portal: PortalDep, session: SessionDep
-) -> SettingsForm:
+) -> SettingsView:
     """Save the whole settings form (validated; nothing is saved when any field is invalid)."""
     return service.save_settings(session, portal, form)
 

@@ -43,8 +43,19 @@ class SettingsForm(BaseModel):
             keep_latin_mixed_case=self.keep_latin_mixed_case,
         )
 
+
+class SettingsView(BaseModel):
+    """The stored settings as the page shows them (whatever an older version left stored)."""
+
+    enabled: bool
+    entities: list[str]
+    fields: list[str]
+    dry_run: bool
+    particles: bool
+    keep_latin_mixed_case: bool
+
     @classmethod
-    def of(cls, options: PortalOptions) -> SettingsForm:
+    def of(cls, options: PortalOptions) -> SettingsView:
         return cls(
             enabled=options.enabled,
             entities=list(options.entities),
@@ -142,6 +153,6 @@ class BackfillProgress(BaseModel):
 class PageState(BaseModel):
     """Everything the page shows besides the history."""
 
-    settings: SettingsForm
+    settings: SettingsView
     portal_state: str
     backfill: BackfillProgress

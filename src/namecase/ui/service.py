@@ -26,6 +26,7 @@ from namecase.ui.schemas import (
     PageState,
     Reason,
     SettingsForm,
+    SettingsView,
     UndoOutcome,
     UndoResult,
     UndoStatus,
@@ -49,7 +50,7 @@ class UndoFailed(Exception):
 async def page_state(session: AsyncSession, portal: Portal) -> PageState:
     """Options, portal state and backfill progress, as the page shows them."""
     return PageState(
-        settings=SettingsForm.of(options_of(portal)),
+        settings=SettingsView.of(options_of(portal)),
         portal_state=portal.state,
         backfill=await backfill_progress(session, portal),
     )
@@ -60,11 +61,11 @@ async def has_history(session: AsyncSession, member_id: str) -> bool:
     return await SettingsPageRepository(session).has_changes(member_id)
 
 
-def save_settings(session: AsyncSession, portal: Portal, form: SettingsForm) -> SettingsForm:
+def save_settings(session: AsyncSession, portal: Portal, form: SettingsForm) -> SettingsView:
     """Store the admin's choices; the worker reads them on its next unit of work."""
     options = form.to_options()
     SettingsPageRepository(session).save_options(portal, options)
-    return SettingsForm.of(options)
+    return SettingsView.of(options)
 
 
 async def history(
