@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 08:34:20.271449
+Create Date: 2026-11-28 09:13:05.750585
 """
 
 from collections.abc import Sequence
@@ -127,6 +127,7 @@ def upgrade() -> None:
         sa.Column("lease_until", namecase.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("bucket", sa.JSON(), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("wakeups", sa.Integer(), nullable=False),
         sa.Column("reconciled_at", namecase.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_run_at", namecase.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),

@@ -92,6 +92,17 @@ class EmulatorApp:
     async def _portal_rest(
         self, scope: Scope, receive: Receive, send: Send, portal: Portal, method_path: str
     ) -> None:
+        stats = portal.stats
+        stats.in_flight += 1
+        stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+        try:
+            await self._portal_rest_call(scope, receive, send, portal, method_path)
+        finally:
+            stats.in_flight -= 1
+
+    async def _portal_rest_call(
+        self, scope: Scope, receive: Receive, send: Send, portal: Portal, method_path: str
+    ) -> None:
         emulator, faults, stats = self.emulator, portal.faults, portal.stats
         params = await read_params(scope, receive)
         stats.total_requests += 1

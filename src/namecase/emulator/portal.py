@@ -52,6 +52,9 @@ class PortalStats:
 
     calls_by_method: Counter[str] = field(default_factory=Counter)
     total_requests: int = 0
+    # REST requests being answered right now, and the most ever at once (callers' concurrency).
+    in_flight: int = 0
+    max_in_flight: int = 0
     updates_per_record: Counter[tuple[str, int]] = field(default_factory=Counter)
     user_updates_per_record: Counter[tuple[str, int]] = field(default_factory=Counter)
     refreshes: int = 0
@@ -70,6 +73,7 @@ class PortalStats:
         return {
             "calls_by_method": dict(self.calls_by_method),
             "total_requests": self.total_requests,
+            "max_in_flight": self.max_in_flight,
             "updates_per_record": _record_keys(self.updates_per_record),
             "user_updates_per_record": _record_keys(self.user_updates_per_record),
             "refreshes": self.refreshes,

@@ -37,6 +37,68 @@ def _insert_for(session: AsyncSession) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+# The /events group insert on PostgreSQL, one statement and one round trip for any group size:
+# the rows come as arrays, are inserted in key order (the order every writer of the inbox locks
+# rows in), and only then (DISTINCT reads them all) are their portals made due.
+_POSTGRES_GROUP_INSERT = """
+WITH incoming AS (
+    SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::bigint[], $4::varchar[], $5::int[])
+        WITH ORDINALITY AS t(member_id, entity_type, entity_id, source, version, position)
+), queued AS (
+    INSERT INTO inbox (member_id, entity_type, entity_id, source, state, version, attempts,
+                       next_attempt_at, received_at, updated_at)
+    SELECT member_id, entity_type, entity_id, source, 'pending', version, 0, $6, $6, $6
+    FROM incoming ORDER BY position
+    ON CONFLICT (member_id, entity_type, entity_id) WHERE state = 'pending'
+    DO UPDATE SET version = inbox.version + excluded.version, updated_at = excluded.updated_at
+    RETURNING member_id
+)
+INSERT INTO portal_queue (member_id, due_at, bucket, failures, wakeups)
+SELECT member_id, $7::timestamptz, '{}'::json, 0, 1
+FROM (SELECT DISTINCT member_id FROM queued) AS due ORDER BY member_id
+ON CONFLICT (member_id) DO UPDATE
+SET due_at = LEAST(portal_queue.due_at, excluded.due_at), wakeups = portal_queue.wakeups + 1
+"""
+
+
+def fold_repeats(items: Iterable[Enqueued]) -> list[tuple[tuple[str, str, int], str, int]]:
+    """(record key, source, repeats) per record, sorted by key.
+
+    One INSERT may not touch a row twice, so repeats of a record become one row whose version
+    counts them; sorted keys make concurrent writers lock rows in the same order (no deadlock).
+    """
+    repeats: dict[tuple[str, str, int], int] = {}
+    sources: dict[tuple[str, str, int], str] = {}
+    for item in items:
+        key = (item.member_id, item.entity_type, item.entity_id)
+        repeats[key] = repeats.get(key, 0) + 1
+        sources.setdefault(key, item.source)
+    return [(key, sources[key], count) for key, count in sorted(repeats.items())]
+
+
+async def enqueue_on_postgres(
+    connection: Any, items: Iterable[Enqueued], now: dt.datetime, window: dt.timedelta
+) -> None:
+    """`InboxRepository.enqueue` for the /events hot path, on a raw asyncpg connection.
+
+    Same rows, same coalescing and the same due times, in one autocommitted statement: no ORM,
+    no per-row parameter processing, one round trip however many events the group holds.
+    """
+    rows = fold_repeats(items)
+    if not rows:
+        return
+    await connection.execute(
+        _POSTGRES_GROUP_INSERT,
+        [key[0] for key, _, _ in rows],
+        [key[1] for key, _, _ in rows],
+        [key[2] for key, _, _ in rows],
+        [source for _, source, _ in rows],
+        [count for _, _, count in rows],
+        now,
+        now + window,
+    )
+
+
 class InboxRepository:
     """Enqueue, read and settle inbox items; every query is scoped to one portal."""
 
@@ -57,20 +119,12 @@ class InboxRepository:
         becomes due after `window`, so the rest of a burst joins the same batch.
         """
         now = now or utcnow()
-        # One INSERT may not touch a row twice: fold repeats into one row whose version counts
-        # them. Sorted keys make concurrent writers lock rows in the same order (no deadlock).
-        repeats: dict[tuple[str, str, int], int] = {}
-        sources: dict[tuple[str, str, int], str] = {}
-        for item in items:
-            key = (item.member_id, item.entity_type, item.entity_id)
-            repeats[key] = repeats.get(key, 0) + 1
-            sources.setdefault(key, item.source)
         rows: list[dict[str, Any]] = [
             {
                 "member_id": key[0],
                 "entity_type": key[1],
                 "entity_id": key[2],
-                "source": sources[key],
+                "source": source,
                 "state": "pending",
                 "version": count,
                 "attempts": 0,
@@ -78,7 +132,7 @@ class InboxRepository:
                 "received_at": now,
                 "updated_at": now,
             }
-            for key, count in sorted(repeats.items())
+            for key, source, count in fold_repeats(items)
         ]
         if not rows:
             return
@@ -104,15 +158,22 @@ class InboxRepository:
         await self._mark_due(queue_rows)
 
     async def _mark_due(self, queue_rows: list[dict[str, Any]]) -> None:
-        """Make the portals due by `due_at`; a portal due sooner keeps its place in the line."""
+        """Make the portals due by `due_at` (one due sooner keeps its place) and count a wakeup.
+
+        The wakeup count is how a worker releasing the portal learns of work it could not see
+        (see QueueRepository.release): the count is a write, so it cannot be missed.
+        """
         connection = await self.session.connection()
         statement = _insert_for(self.session)(PortalQueue)
+        earliest = func.least if self.session.get_bind().dialect.name == "postgresql" else func.min
         statement = statement.on_conflict_do_update(
             index_elements=["member_id"],
-            set_={"due_at": statement.excluded.due_at},
-            where=PortalQueue.due_at > statement.excluded.due_at,
+            set_={
+                "due_at": earliest(PortalQueue.due_at, statement.excluded.due_at),
+                "wakeups": PortalQueue.wakeups + 1,
+            },
         )
-        await connection.execute(statement, queue_rows)
+        await connection.execute(statement, [{**row, "wakeups": 1} for row in queue_rows])
 
     async def due_items(
         self, member_id: str, limit: int, now: dt.datetime | None = None

@@ -29,6 +29,8 @@ class PortalQueue(Base):
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     bucket: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped by every enqueue; a release that sees it changed since the claim keeps the portal due.
+    wakeups: Mapped[int] = mapped_column(Integer, default=0)
     reconciled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

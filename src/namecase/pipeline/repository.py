@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,20 +59,6 @@ class QueueRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
-    async def hold(self, member_id: str) -> None:
-        """Take the row's write lock first thing in a transaction (a no-op UPDATE).
-
-        Releasing a lease decides when the portal is due next from the inbox. An event committed
-        meanwhile must not be missed: with the row locked first, every enqueue either committed
-        before our inbox read (we see it) or waits for our commit and then bumps due_at itself.
-        SQLite: the UPDATE takes the database's write lock, which serializes the same way.
-        """
-        await self.session.execute(
-            update(PortalQueue)
-            .where(PortalQueue.member_id == member_id)
-            .values(lease_owner=PortalQueue.lease_owner)
-        )
-
     async def release(
         self,
         member_id: str,
@@ -83,12 +69,19 @@ class QueueRepository:
         bucket: dict[str, float],
         failures: int,
         error: str | None,
+        wakeups_seen: int,
         reconciled_at: dt.datetime | None = None,
     ) -> None:
+        """Return the lease; the portal is next due at `due_at`, computed from what we saw.
+
+        An event enqueued while we held the lease may not have been visible to the reads that
+        computed `due_at`. It did bump `wakeups`, though, and the UPDATE compares it on the
+        row's latest version: if it changed since the claim, the portal stays due now.
+        """
         values: dict[str, object] = {
             "lease_owner": None,
             "lease_until": None,
-            "due_at": due_at,
+            "due_at": case((PortalQueue.wakeups == wakeups_seen, due_at), else_=utcnow()),
             "not_before": not_before,
             "bucket": bucket,
             "failures": failures,
@@ -113,7 +106,7 @@ class QueueRepository:
             await self.session.execute(
                 statement.on_conflict_do_update(
                     index_elements=["member_id"],
-                    set_={"due_at": due_at},
+                    set_={"due_at": due_at, "wakeups": PortalQueue.wakeups + 1},
                     where=PortalQueue.due_at > due_at,
                 )
             )

@@ -230,7 +230,6 @@ class Worker:
         """Return the lease; `due_at=None` means: due when its next piece of work is."""
         async with self.runtime.sessions() as session, session.begin():
             queues = QueueRepository(session)
-            await queues.hold(queue.member_id)
             if due_at is None:
                 due_at = await self._next_due(session, queue, reconciled_at)
             await queues.release(
@@ -241,6 +240,7 @@ class Worker:
                 bucket=bucket.to_state() if bucket else queue.bucket,
                 failures=failures,
                 error=error,
+                wakeups_seen=queue.wakeups,
                 reconciled_at=reconciled_at,
             )
 

@@ -94,7 +94,7 @@ class PortalRepository:
             statement.on_conflict_do_update(
                 index_elements=["member_id"],
                 # A fresh install or update also ends any backoff earned with the old tokens.
-                set_={"due_at": now, "not_before": None},
+                set_={"due_at": now, "not_before": None, "wakeups": PortalQueue.wakeups + 1},
             )
         )
 

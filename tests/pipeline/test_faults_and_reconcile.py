@@ -1,0 +1,68 @@
+"""The pipeline stays exact when the portal misbehaves and when events never arrive."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from namecase.pipeline.worker import Worker
+from support.stack import running_stack
+
+BAD = [{"NAME": f"иВАН{index}", "LAST_NAME": "ПЕТРОВ-водкин"} for index in range(60)]
+
+
+async def test_faults_every_record_normalized_and_none_updated_twice(database_url: str) -> None:
+    async with running_stack(database_url, rest_timeout=0.5) as stack:
+        # The emulator's bucket is smaller than the one we assume (503s), tokens live 3 s.
+        portal = await stack.installed_portal(bucket_depth=8)
+        stack.emulator.tokens.ttl = 3.0
+        faults = stack.emulator.faults(portal.member_id)
+        faults.error_rate = 0.10
+        faults.timeout_rate = 0.05
+        faults.timeout_seconds = 1.0
+        faults.reset_rate = 0.03
+        faults.error_next, faults.timeout_next, faults.reset_next = 2, 1, 1  # at least these
+        ids = []
+        for record in BAD:  # arriving in waves, so there are many batches
+            ids.append(await stack.emulator.user_add_contact(portal.member_id, dict(record)))
+            if len(ids) % 10 == 0:
+                await stack.drain(seconds=60)
+            if len(ids) == 30:
+                stack.emulator.expire_access_tokens(portal.member_id)
+        await stack.drain(seconds=120)
+        for contact_id in ids:
+            contact = stack.emulator.contact(portal.member_id, contact_id)
+            assert contact["LAST_NAME"] == "Петров-Водкин", contact
+        stats = stack.emulator.stats(portal.member_id)
+        assert stats.injected_errors >= 2 and stats.injected_timeouts >= 1
+        assert stats.injected_resets >= 1
+        assert stats.refreshes >= 1
+        assert all(count == 1 for count in stats.updates_per_record.values())
+        assert len(stats.updates_per_record) == len(ids)
+
+
+async def test_reconciliation_fixes_contacts_whose_events_were_lost(database_url: str) -> None:
+    async with running_stack(database_url, reconcile_interval=60) as stack:
+        portal = await stack.installed_portal()
+        stack.emulator.faults(portal.member_id).drop_event_rate = 1.0  # deliveries lost
+        ids = [await stack.emulator.user_add_contact(portal.member_id, dict(r)) for r in BAD[:5]]
+        await stack.emulator.wait_deliveries_idle()
+        assert await stack.pending() == 0  # nothing reached us
+        stack.emulator.faults(portal.member_id).drop_event_rate = 0.0
+
+        restarted = Worker(stack.runtime, concurrency=1)  # as after the service comes back
+        task = asyncio.create_task(restarted.run())
+        try:
+            for _ in range(300):
+                names = [stack.emulator.contact(portal.member_id, i)["NAME"] for i in ids]
+                if all(name.startswith("Иван") for name in names):
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            restarted.stop()
+            with contextlib.suppress(Exception):
+                await task
+        assert [stack.emulator.contact(portal.member_id, i)["NAME"] for i in ids] == [
+            f"Иван{index}" for index in range(5)
+        ]
+        assert stack.emulator.stats(portal.member_id).calls_by_method["crm.contact.list"] >= 1
