@@ -112,3 +112,22 @@ async def test_the_pages_api_needs_the_pages_own_token(pg_database_url: str) -> 
         assert ok.status_code == 200
         assert [r.status_code for r in refused] == [401] * len(refused)
         assert PAGE_TOKEN_SECONDS <= 3600
+
+
+async def test_made_up_auth_ids_cannot_spend_the_portals_rate_budget(
+    pg_database_url: str,
+) -> None:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
+        portal = await stack.installed_portal()
+
+        guesses = [
+            await open_frame(http, stack, portal, APPLICATION_TOKEN="", AUTH_ID=f"guess-{n}")
+            for n in range(12)
+        ]
+        genuine_token = await open_frame(http, stack, portal)
+
+        assert [g.status_code for g in guesses] == [403] * 12
+        assert genuine_token.status_code == 200  # the application token needs no REST call
+        async with stack.runtime.sessions() as session:
+            calls = await PortalRepository(session).recent_calls(portal.member_id)
+        assert sum(call.method == "profile" for call in calls) == 10  # the burst, then refused

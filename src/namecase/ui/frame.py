@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -85,6 +86,33 @@ def placement_options_of(raw: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+class AuthCheckBudget:
+    """How many AUTH_ID checks each portal may cost us: a burst of 10, then one per 2 s.
+
+    Each check is a REST call to the portal, and the portal's limit is per portal *and source IP*
+    (protocol §6): the worker shares it. Without a bound, anyone knowing a member_id could post
+    made-up AUTH_IDs and spend the budget the worker needs. Per process; memory is bounded.
+    """
+
+    def __init__(self, burst: float = 10.0, per_second: float = 0.5) -> None:
+        self._burst = burst
+        self._per_second = per_second
+        self._buckets: dict[str, LeakyBucket] = {}
+
+    def bucket_for(self, member_id: str, now: float | None = None) -> LeakyBucket | None:
+        """The portal's bucket while a check fits in it now, else None (check refused)."""
+        bucket = self._buckets.get(member_id)
+        if bucket is None:
+            if len(self._buckets) > 10_000:
+                self._buckets.clear()
+            bucket = LeakyBucket(capacity=self._burst, drain_per_second=self._per_second)
+            self._buckets[member_id] = bucket
+        return None if bucket.wait_time(time.time() if now is None else now) > 0 else bucket
+
+
+AUTH_CHECKS = AuthCheckBudget()
+
+
 @dataclass
 class _FrameUserLink:
     """A PortalLink that calls the stored portal with the frame user's token, read-only.
@@ -95,7 +123,7 @@ class _FrameUserLink:
 
     portal: Portal
     auth_id: str
-    _bucket: LeakyBucket = field(default_factory=lambda: LeakyBucket.for_portal(50.0, 2.0))
+    _bucket: LeakyBucket
 
     @property
     def member_id(self) -> str:
@@ -132,9 +160,13 @@ async def verify_frame(frame: FrameRequest, portal: Portal | None, bitrix: Bitri
 
 
 async def _user_token_works(portal: Portal, auth_id: str, bitrix: BitrixClient) -> bool:
+    bucket = AUTH_CHECKS.bucket_for(portal.member_id)
+    if bucket is None:
+        log.warning("frame AUTH_ID checks over budget", extra={"member_id": portal.member_id})
+        return False
     # `profile` needs no scope and answers for any valid user token of this app (protocol §9).
     try:
-        answer = await bitrix.call(_FrameUserLink(portal, auth_id), "profile")
+        answer = await bitrix.call(_FrameUserLink(portal, auth_id, bucket), "profile")
     except BitrixError as error:
         log.info("frame AUTH_ID refused: %s", error.code, extra={"member_id": portal.member_id})
         return False
