@@ -131,3 +131,16 @@ async def test_made_up_auth_ids_cannot_spend_the_portals_rate_budget(
         async with stack.runtime.sessions() as session:
             calls = await PortalRepository(session).recent_calls(portal.member_id)
         assert sum(call.method == "profile" for call in calls) == 10  # the burst, then refused
+
+
+async def test_a_portal_that_lost_access_is_told_how_to_recover(pg_database_url: str) -> None:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
+        portal = await stack.installed_portal()
+        async with stack.runtime.sessions() as session, session.begin():
+            await PortalRepository(session).set_state(portal.member_id, "auth_failed", "revoked")
+
+        page = await open_frame(http, stack, portal, lang="ru")
+
+        assert page.status_code == 200
+        assert '<div id="banner" class="banner" role="alert">' in page.text
+        assert "Приложение потеряло доступ к Битрикс24. Переустановите его." in page.text
