@@ -188,6 +188,22 @@ async def _portals(settings: Settings) -> None:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
+@cli.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt every stored token with the first key of NAMECASE_SECRET_KEYS."""
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    _require_head(settings)
+    from namecase.portals.keys import rotate_database_keys
+
+    try:
+        count = asyncio.run(rotate_database_keys(settings))
+    except ValueError as error:
+        typer.echo(f"namecase: {error}", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"re-encrypted {count} tokens with the first key of NAMECASE_SECRET_KEYS")
+
+
 def _require_head(settings: Settings) -> None:
     if settings.is_sqlite:
         migration.upgrade(settings.database_url)
