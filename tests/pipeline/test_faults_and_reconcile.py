@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from namecase.db import utcnow
+from namecase.pipeline.models import PortalQueue
 from namecase.pipeline.worker import Worker
+from namecase.portals.models import Portal
 from support.stack import running_stack
 
 BAD = [{"NAME": f"иВАН{index}", "LAST_NAME": "ПЕТРОВ-водкин"} for index in range(60)]
@@ -66,3 +69,26 @@ async def test_reconciliation_fixes_contacts_whose_events_were_lost(database_url
             f"Иван{index}" for index in range(5)
         ]
         assert stack.emulator.stats(portal.member_id).calls_by_method["crm.contact.list"] >= 1
+
+
+async def test_tokens_refused_again_and_again_stop_the_portal_with_auth_failed(
+    database_url: str,
+) -> None:
+    async with running_stack(database_url) as stack:
+        portal = await stack.installed_portal()
+        await stack.emulator.user_add_contact(portal.member_id, {"NAME": "иВАН"})
+        await stack.emulator.wait_deliveries_idle()
+        stack.emulator.revoke_tokens(portal.member_id)  # NO_AUTH_FOUND from now on
+        for _ in range(8):
+            async with stack.runtime.sessions() as session, session.begin():
+                queue = await session.get(PortalQueue, portal.member_id)
+                assert queue is not None
+                queue.not_before = None  # skip the backoff waits
+                queue.due_at = utcnow()
+            await stack.worker.run_once()
+        async with stack.runtime.sessions() as session:
+            stored = await session.get(Portal, portal.member_id)
+        assert stored is not None and stored.state == "auth_failed"
+        calls = stack.emulator.stats(portal.member_id).total_requests
+        await stack.worker.run_once()
+        assert stack.emulator.stats(portal.member_id).total_requests == calls

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from namecase.bitrix import (
     BitrixError,
+    InvalidAuth,
     LeakyBucket,
     NotFound,
     PortalDisabled,
@@ -56,6 +57,7 @@ BATCH_SIZE = 50  # one batch request holds at most 50 commands (protocol §6)
 RECONCILE_MARGIN = dt.timedelta(minutes=2)  # clock skew and in-flight edits at the last sweep
 IDLE = dt.timedelta(hours=1)  # when a portal has nothing scheduled, look again after this
 MAX_PORTAL_BACKOFF = 300.0
+AUTH_FAILURES_BEFORE_DISABLING = 5
 MAX_ITEM_BACKOFF = 3600.0
 
 
@@ -188,6 +190,14 @@ class Worker:
             return
         except BitrixError as error:
             failures = queue.failures + 1
+            if isinstance(error, InvalidAuth) and failures >= AUTH_FAILURES_BEFORE_DISABLING:
+                # Tokens refused again and again (NO_AUTH_FOUND: revoked, not expired): no refresh
+                # will help, so show it in admin and stop calling, as for invalid_grant.
+                await link.disabled(
+                    PortalDisabled(error.code, f"access refused {failures} times in a row")
+                )
+                await self._release(queue, due_at=utcnow() + IDLE, failures=0, error=str(error))
+                return
             delay = _portal_backoff(failures)
             log.warning("portal backs off %.1fs: %s", delay, error, extra={"member_id": member_id})
             await self._release(
