@@ -100,14 +100,16 @@ def rest_call_row(call: RestCall) -> RestCallLog:
     )
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a costly hop per request.
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session per request, committed when the handler returns, rolled back when it raises."""
-    async with get_runtime(request).sessions() as session:
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.sessions() as session:
         try:
             yield session
             await session.commit()
