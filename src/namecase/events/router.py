@@ -3,14 +3,21 @@
 Bitrix24 never redelivers a failed or slow delivery (bitrix24-protocol.md §2), so the only work
 done before answering is what makes the event durable: parse, check the application_token in
 constant time, and insert into the inbox. The worker does the REST calls.
+
+This is the hottest route of the service, so it is a bare ASGI endpoint on a plain Starlette
+route: FastAPI's request machinery (Request object, dependency solving, two exit stacks per
+request, a sync dependency run in the thread pool) cost more CPU than everything the handler
+does (bench/ingest.py). Bitrix24 is its only caller, so it is left out of the OpenAPI schema.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from namecase.bitrix import FormError, parse_php_form
 from namecase.events.repository import Enqueued
@@ -18,50 +25,104 @@ from namecase.events.schemas import CRM_EVENTS, EventDelivery, MalformedEvent
 from namecase.events.service import PortalEntry
 from namecase.metrics import EVENTS_ACCEPTED, EVENTS_RECEIVED, EVENTS_REJECTED
 from namecase.portals.service import InstallRejected, PortalIdentity
-from namecase.runtime import Runtime, RuntimeDep
+from namecase.runtime import Runtime
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["bitrix24"])
+
+Answer = tuple[int, dict[str, str]]
+ACCEPTED: Answer = (200, {"status": "accepted"})
 
 
 class BodyTooLarge(Exception):
     pass
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
+class ClientGone(Exception):
+    pass
+
+
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > limit:
+            raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise BodyTooLarge
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def _reject(reason: str, status: int, detail: str) -> JSONResponse:
+def _encode(payload: dict[str, str]) -> bytes:
+    # The same bytes starlette's JSONResponse would send.
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+_ACCEPTED_BODY = _encode(ACCEPTED[1])
+
+
+async def _answer(send: Send, answer: Answer) -> None:
+    status, payload = answer
+    body = _ACCEPTED_BODY if answer is ACCEPTED else _encode(payload)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-length", str(len(body)).encode()),
+                (b"content-type", b"application/json"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _reject(reason: str, status: int, detail: str) -> Answer:
     EVENTS_REJECTED.labels(reason).inc()
-    return JSONResponse({"error": reason, "detail": detail}, status_code=status)
+    return status, {"error": reason, "detail": detail}
 
 
-@router.post(
-    "/events",
-    summary="Bitrix24 event handler",
-    responses={400: {}, 403: {}, 413: {}},
-)
-async def receive_event(request: Request, runtime: RuntimeDep) -> JSONResponse:
-    """Store the event durably, then answer 200."""
-    EVENTS_RECEIVED.inc()
-    limit = runtime.settings.event_max_bytes
+class EventReceiver:
+    """The ASGI endpoint of POST /events: store the event durably, then answer 200.
+
+    Answers: 200 once the event is committed to the inbox (or acknowledged and dropped because
+    the portal does not normalize that entity); 400 malformed; 403 unknown portal, wrong
+    application_token or inactive portal; 413 over `event_max_bytes`.
+    """
+
+    route: BaseRoute | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Starlette's router records the matched route for the middleware (metric labels,
+        # access log); FastAPI's does that only for its own APIRoutes.
+        scope.setdefault("route", self.route)
+        runtime: Runtime = scope["app"].state.runtime
+        EVENTS_RECEIVED.inc()
+        limit = runtime.settings.event_max_bytes
+        try:
+            body = await _read_body(scope, receive, limit)
+        except BodyTooLarge:
+            await _answer(send, _reject("too_large", 413, f"an event is at most {limit} bytes"))
+            return
+        except ClientGone:
+            return  # nobody to answer; nothing was stored
+        await _answer(send, await receive_event(runtime, body))
+
+
+async def receive_event(runtime: Runtime, body: bytes) -> Answer:
+    """Validate, check and store one delivery; the status and JSON payload to answer."""
     try:
-        body = await _read_body(request, limit)
-    except BodyTooLarge:
-        return _reject("too_large", 413, f"an event is at most {limit} bytes")
-    try:
-        delivery = EventDelivery.from_form(parse_php_form(body, max_bytes=limit))
+        delivery = EventDelivery.from_form(
+            parse_php_form(body, max_bytes=runtime.settings.event_max_bytes)
+        )
     except (FormError, MalformedEvent) as error:
         return _reject("malformed", 400, str(error))
     if delivery.entity_type is not None:
@@ -69,7 +130,7 @@ async def receive_event(request: Request, runtime: RuntimeDep) -> JSONResponse:
     return await _accept_lifecycle_event(runtime, delivery)
 
 
-async def _accept_crm_event(runtime: Runtime, delivery: EventDelivery) -> JSONResponse:
+async def _accept_crm_event(runtime: Runtime, delivery: EventDelivery) -> Answer:
     assert delivery.entity_type is not None and delivery.entity_id is not None
     portal = await runtime.directory.verified(delivery.member_id, delivery.application_token)
     if portal is None:
@@ -85,19 +146,19 @@ async def _accept_crm_event(runtime: Runtime, delivery: EventDelivery) -> JSONRe
         return _reject("forbidden", 403, f"portal is {portal.state}")
     if not _wanted(portal, delivery.entity_type):
         EVENTS_ACCEPTED.labels(delivery.event).inc()
-        return JSONResponse({"status": "ignored", "reason": "entity not enabled"})
+        return 200, {"status": "ignored", "reason": "entity not enabled"}
     await runtime.inbox.write(
         Enqueued(delivery.member_id, delivery.entity_type, delivery.entity_id)
     )
     EVENTS_ACCEPTED.labels(delivery.event).inc()
-    return JSONResponse({"status": "accepted"})
+    return ACCEPTED
 
 
 def _wanted(portal: PortalEntry, entity_type: str) -> bool:
     return portal.options.enabled and entity_type in portal.options.entities
 
 
-async def _accept_lifecycle_event(runtime: Runtime, delivery: EventDelivery) -> JSONResponse:
+async def _accept_lifecycle_event(runtime: Runtime, delivery: EventDelivery) -> Answer:
     if delivery.event == "ONAPPUNINSTALL":
         if not await runtime.portals.uninstall(
             delivery.member_id, delivery.application_token, clean=delivery.clean
@@ -107,7 +168,7 @@ async def _accept_lifecycle_event(runtime: Runtime, delivery: EventDelivery) -> 
         # and nothing is written to the inbox of a portal whose data CLEAN just deleted.
         await runtime.directory.verified(delivery.member_id, delivery.application_token, fresh=True)
         EVENTS_ACCEPTED.labels(delivery.event).inc()
-        return JSONResponse({"status": "accepted"})
+        return ACCEPTED
     # ONAPPINSTALL / ONAPPUPDATE carry tokens (protocol §1): trusted only once the OAuth server
     # confirms them, exactly like /install; the worker then re-binds the wiped handlers.
     if not delivery.refresh_token or not delivery.server_endpoint:
@@ -125,7 +186,12 @@ async def _accept_lifecycle_event(runtime: Runtime, delivery: EventDelivery) -> 
     except InstallRejected as rejected:
         return _reject("forbidden", rejected.status_code, rejected.reason)
     EVENTS_ACCEPTED.labels(delivery.event).inc()
-    return JSONResponse({"status": "accepted"})
+    return ACCEPTED
 
 
-__all__ = ["CRM_EVENTS", "router"]
+_receiver = EventReceiver()
+_receiver.route = Route("/events", _receiver, methods=["POST"], name="receive_event")
+router.routes.append(_receiver.route)
+
+
+__all__ = ["CRM_EVENTS", "EventReceiver", "receive_event", "router"]
