@@ -8,6 +8,7 @@ artifacts/screenshots/.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ from namecase.emulator import Portal as EmulatedPortal
 from namecase.pipeline.models import Change
 from namecase.portals.repository import PortalRepository
 from namecase.portals.service import options_of
+from namecase.ui.page_token import PAGE_TOKEN_SECONDS, PageTokenSigner
 from support.stack import Stack
 
 from .harness import page_stack
@@ -81,6 +83,17 @@ async def test_settings_open_in_the_frame_and_toggles_persist(
             True,
             False,
         )
+
+        # A page left open past its token's life renews it through BX24 and carries on.
+        expired = PageTokenSigner(stack.settings.fernet_keys()[0]).issue(
+            portal.member_id, "ru", now=time.time() - PAGE_TOKEN_SECONDS - 60
+        )
+        meta = frame.locator("meta[name=namecase-token]")
+        await meta.evaluate("(meta, token) => { meta.content = token; }", expired)
+        await frame.locator("#keep_latin_mixed_case").uncheck()
+        await expect(frame.locator("#save-status")).to_have_text("Сохранено")
+        assert await meta.get_attribute("content") != expired
+        await expect(frame.locator("#banner")).to_be_hidden()
 
         # The last entity cannot be unticked: the page says why and the server keeps it.
         await frame.locator("#entity-lead").uncheck()

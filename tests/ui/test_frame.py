@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable
+
 import httpx
 
 from namecase.portals.repository import PortalRepository
-from namecase.ui.page_token import PAGE_TOKEN_SECONDS, PageTokenSigner
+from namecase.ui.page_token import PAGE_TOKEN_SECONDS, RENEWAL_GRACE_SECONDS, PageTokenSigner
 
 from .harness import frame_request, open_frame, page_stack, page_token
 
@@ -144,3 +147,37 @@ async def test_a_portal_that_lost_access_is_told_how_to_recover(pg_database_url:
         assert page.status_code == 200
         assert '<div id="banner" class="banner" role="alert">' in page.text
         assert "Приложение потеряло доступ к Битрикс24. Переустановите его." in page.text
+
+
+async def test_an_expired_page_token_is_renewed_with_the_users_bitrix24_token(
+    pg_database_url: str,
+) -> None:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
+        portal = await stack.installed_portal()
+        signer = PageTokenSigner(stack.settings.fernet_keys()[0])
+        an_hour_ago = time.time() - PAGE_TOKEN_SECONDS - 60
+        expired = signer.issue(portal.member_id, "ru", now=an_hour_ago)
+        long_gone = signer.issue(portal.member_id, "ru", now=an_hour_ago - RENEWAL_GRACE_SECONDS)
+        user_token = stack.emulator.frame_tokens(portal.member_id).access_token
+        url = f"{stack.app_url}/app/api/token"
+
+        def renew(token: str, auth_id: str) -> Awaitable[httpx.Response]:
+            headers = {"Authorization": f"Bearer {token}"}
+            return http.post(url, headers=headers, json={"auth_id": auth_id})
+
+        renewed = await renew(expired, user_token)
+        refused = [
+            await renew(long_gone, user_token),
+            await renew(PageTokenSigner("other").issue(portal.member_id, "ru"), user_token),
+            await renew(expired, "made-up"),
+            await http.post(url, json={"auth_id": user_token}),
+        ]
+
+        assert renewed.status_code == 200
+        fresh = renewed.json()["token"]
+        state = await http.get(
+            f"{stack.app_url}/app/api/state", headers={"Authorization": f"Bearer {fresh}"}
+        )
+        assert state.status_code == 200
+        assert signer.verify(fresh).lang == "ru"
+        assert [r.status_code for r in refused] == [401, 401, 403, 401]

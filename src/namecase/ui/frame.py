@@ -154,12 +154,13 @@ async def verify_frame(frame: FrameRequest, portal: Portal | None, bitrix: Bitri
         frame.application_token, portal.application_token_hash
     ):
         return portal
-    if frame.auth_id and await _user_token_works(portal, frame.auth_id, bitrix):
+    if frame.auth_id and await user_token_works(portal, frame.auth_id, bitrix):
         return portal
     raise FrameRejected("the frame data does not match the installed portal")
 
 
-async def _user_token_works(portal: Portal, auth_id: str, bitrix: BitrixClient) -> bool:
+async def user_token_works(portal: Portal, auth_id: str, bitrix: BitrixClient) -> bool:
+    """Whether `auth_id` is a live user token of this app on the portal (within the budget)."""
     bucket = AUTH_CHECKS.bucket_for(portal.member_id)
     if bucket is None:
         log.warning("frame AUTH_ID checks over budget", extra={"member_id": portal.member_id})

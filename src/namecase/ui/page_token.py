@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from namecase.i18n import Language, language_of
 
 PAGE_TOKEN_SECONDS = 3600  # an admin session in the frame; reopening the app issues a new one
+# A page left open longer may renew its token with the user's BX24 token (POST /app/api/token).
+RENEWAL_GRACE_SECONDS = 12 * 3600
 _PURPOSE = b"namecase/ui/page-token/v1"
 
 
@@ -53,8 +55,8 @@ class PageTokenSigner:
         ).encode()
         return f"{_b64(payload)}.{_b64(self._sign(payload))}"
 
-    def verify(self, token: str, now: float | None = None) -> PageGrant:
-        """The grant of a genuine, unexpired token; InvalidPageToken otherwise."""
+    def verify(self, token: str, now: float | None = None, *, grace: float = 0.0) -> PageGrant:
+        """The grant of a genuine token unexpired (or expired less than `grace` seconds ago)."""
         encoded, _, signature = token.partition(".")
         try:
             payload = _unb64(encoded)
@@ -68,7 +70,7 @@ class PageTokenSigner:
             grant = PageGrant(str(claims["m"]), language_of(str(claims["l"])), int(claims["e"]))
         except (ValueError, KeyError, TypeError) as error:
             raise InvalidPageToken("malformed claims") from error
-        if grant.expires_at <= (now if now is not None else time.time()):
+        if grant.expires_at + grace <= (now if now is not None else time.time()):
             raise InvalidPageToken("expired")
         return grant
 

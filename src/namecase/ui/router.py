@@ -27,15 +27,22 @@ from namecase.portals.schemas import ALL_FIELDS
 from namecase.runtime import Runtime, RuntimeDep, SessionDep
 from namecase.settings import Settings
 from namecase.ui import service
-from namecase.ui.frame import FrameRejected, FrameRequest, verify_frame
-from namecase.ui.page_token import InvalidPageToken, PageGrant, PageTokenSigner
+from namecase.ui.frame import FrameRejected, FrameRequest, user_token_works, verify_frame
+from namecase.ui.page_token import (
+    RENEWAL_GRACE_SECONDS,
+    InvalidPageToken,
+    PageGrant,
+    PageTokenSigner,
+)
 from namecase.ui.schemas import (
     ENTITY_ORDER,
     BackfillProgress,
     ChangesPage,
     PageState,
+    PageTokenView,
     SettingsForm,
     SettingsView,
+    TokenRenewal,
     UndoRequest,
     UndoResult,
 )
@@ -185,15 +192,19 @@ def _signer(settings: Settings) -> PageTokenSigner:
     return PageTokenSigner(settings.fernet_keys()[0])
 
 
-def page_grant(runtime: RuntimeDep, authorization: Annotated[str, Header()] = "") -> PageGrant:
-    """The grant of the page token in `Authorization: Bearer …` (never a cookie: CSRF-safe)."""
+def _grant_of(runtime: Runtime, authorization: str, grace: float = 0.0) -> PageGrant:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise HTTPException(401, "the page token is missing", {"WWW-Authenticate": "Bearer"})
     try:
-        return _signer(runtime.settings).verify(token.strip())
+        return _signer(runtime.settings).verify(token.strip(), grace=grace)
     except InvalidPageToken as error:
         raise HTTPException(401, f"page token: {error}", {"WWW-Authenticate": "Bearer"}) from error
+
+
+def page_grant(runtime: RuntimeDep, authorization: Annotated[str, Header()] = "") -> PageGrant:
+    """The grant of the page token in `Authorization: Bearer …` (never a cookie: CSRF-safe)."""
+    return _grant_of(runtime, authorization)
 
 
 GrantDep = Annotated[PageGrant, Depends(page_grant)]
@@ -212,6 +223,35 @@ _API_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing, forged or expired page token"},
     403: {"description": "the app is no longer installed"},
 }
+
+
+@router.post(
+    "/app/api/token",
+    response_model=PageTokenView,
+    responses={
+        401: {"description": "not a token this service issued, or expired too long ago"},
+        403: {"description": "the Bitrix24 token was refused, or the app is not installed"},
+    },
+)
+async def renew_token(
+    body: TokenRenewal,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    authorization: Annotated[str, Header()] = "",
+) -> PageTokenView:
+    """A page open longer than its token renews it with the user's BX24 token (BX24.getAuth).
+
+    The old token names the portal (it may have expired within RENEWAL_GRACE_SECONDS); the
+    Bitrix24 token proves the user is still there, checked like a frame's AUTH_ID.
+    """
+    grant = _grant_of(runtime, authorization, grace=RENEWAL_GRACE_SECONDS)
+    portal = await PortalRepository(session).get(grant.member_id)
+    if portal is None or portal.state == "uninstalled":
+        raise HTTPException(403, "the app is not installed on this portal")
+    if not await user_token_works(portal, body.auth_id, runtime.bitrix):
+        raise HTTPException(403, "the Bitrix24 token was refused")
+    token = _signer(runtime.settings).issue(portal.member_id, grant.lang)
+    return PageTokenView(token=token, expires_at=_signer(runtime.settings).verify(token).expires_at)
 
 
 @router.get("/app/api/state", response_model=PageState, responses=_API_ERRORS)

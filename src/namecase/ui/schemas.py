@@ -156,3 +156,16 @@ class PageState(BaseModel):
     settings: SettingsView
     portal_state: str
     backfill: BackfillProgress
+
+
+class TokenRenewal(BaseModel):
+    """A page's expired token renewed with the user's current Bitrix24 token (BX24.getAuth)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    auth_id: str = Field(min_length=1, max_length=512)
+
+
+class PageTokenView(BaseModel):
+    token: str
+    expires_at: int

@@ -4,7 +4,6 @@
 (function () {
   "use strict";
 
-  var token = meta("namecase-token");
   var base = meta("namecase-base");
   var T = JSON.parse(document.getElementById("namecase-text").textContent);
   var lang = document.documentElement.lang || "en";
@@ -20,17 +19,48 @@
     return element ? element.content : "";
   }
 
-  function api(method, path, body) {
+  function token() { return meta("namecase-token"); }
+
+  function send(method, path, body) {
     return fetch(base + "/app/api/" + path, {
       method: method,
       credentials: "omit",
       cache: "no-store",
       headers: {
-        "Authorization": "Bearer " + token,
+        "Authorization": "Bearer " + token(),
         "Accept": "application/json",
         "Content-Type": "application/json"
       },
       body: body === undefined ? undefined : JSON.stringify(body)
+    });
+  }
+
+  /* A page open longer than its token lives renews it with the user's Bitrix24 token, when the
+     BX24 library is there; otherwise the user is asked to reopen the app. */
+  function renewToken() {
+    return new Promise(function (resolve) {
+      var BX24 = window.BX24;
+      if (!BX24 || !BX24.refreshAuth) { resolve(false); return; }
+      BX24.refreshAuth(function (auth) {
+        if (!auth || !auth.access_token) { resolve(false); return; }
+        send("POST", "token", { auth_id: auth.access_token }).then(function (response) {
+          return response.ok ? response.json() : null;
+        }).then(function (renewed) {
+          if (renewed) {
+            document.querySelector('meta[name="namecase-token"]').content = renewed.token;
+          }
+          resolve(Boolean(renewed));
+        }).catch(function () { resolve(false); });
+      });
+    });
+  }
+
+  function api(method, path, body) {
+    return send(method, path, body).then(function (response) {
+      if (response.status !== 401) { return response; }
+      return renewToken().then(function (renewed) {
+        return renewed ? send(method, path, body) : response;
+      });
     }).then(function (response) {
       if (response.status === 401) {
         showBanner(T.expired);
