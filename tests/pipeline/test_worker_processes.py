@@ -3,37 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import time
 
 from sqlalchemy import select
 
-from conftest import TEST_KEY
 from namecase.pipeline.models import PortalQueue, WorkerHeartbeat
-from support.stack import CLIENT_ID, CLIENT_SECRET, Stack, running_stack
+from support.stack import Stack, running_stack, worker_environment
 
 PORTALS = 4
 CONTACTS = 40
-
-
-def worker_environment(stack: Stack) -> dict[str, str]:
-    settings = stack.settings
-    return {
-        **os.environ,
-        "NAMECASE_DATABASE_URL": settings.database_url,
-        "NAMECASE_SECRET_KEYS": TEST_KEY,
-        "NAMECASE_ALLOW_HTTP": "true",
-        "NAMECASE_OAUTH_SERVERS": ",".join(settings.oauth_servers),
-        "NAMECASE_CLIENT_ID": CLIENT_ID,
-        "NAMECASE_CLIENT_SECRET": CLIENT_SECRET,
-        "NAMECASE_PUBLIC_URL": settings.public_url,
-        "NAMECASE_RECONCILE_INTERVAL": "0",
-        "NAMECASE_BATCH_WINDOW": "0.2",
-        "NAMECASE_LEASE_SECONDS": "5",
-        "NAMECASE_LOG_LEVEL": "WARNING",
-    }
 
 
 async def start_workers(stack: Stack, count: int) -> list[asyncio.subprocess.Process]:

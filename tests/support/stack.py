@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from conftest import make_settings
+from conftest import TEST_KEY, make_settings
 from namecase.app import create_app
 from namecase.emulator import Emulator, serve_emulator
 from namecase.emulator import Portal as EmulatedPortal
@@ -82,6 +83,25 @@ class Stack:
             lines = [f"pending {vars(item)}" for item in items]
             lines += [f"queue {vars(queue)}" for queue in queues]
         return "\n".join(lines)
+
+
+def worker_environment(stack: Stack) -> dict[str, str]:
+    """The environment of a `namecase` subprocess that joins this stack."""
+    settings = stack.settings
+    return {
+        **os.environ,
+        "NAMECASE_DATABASE_URL": settings.database_url,
+        "NAMECASE_SECRET_KEYS": TEST_KEY,
+        "NAMECASE_ALLOW_HTTP": "true",
+        "NAMECASE_OAUTH_SERVERS": ",".join(settings.oauth_servers),
+        "NAMECASE_CLIENT_ID": CLIENT_ID,
+        "NAMECASE_CLIENT_SECRET": CLIENT_SECRET,
+        "NAMECASE_PUBLIC_URL": settings.public_url,
+        "NAMECASE_RECONCILE_INTERVAL": "0",
+        "NAMECASE_BATCH_WINDOW": "0.2",
+        "NAMECASE_LEASE_SECONDS": "5",
+        "NAMECASE_LOG_LEVEL": "WARNING",
+    }
 
 
 @contextlib.asynccontextmanager
