@@ -1,0 +1,46 @@
+"""A backfill fixes existing records page by page and resumes where it stopped after a restart."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from namecase.pipeline.models import Backfill
+from namecase.pipeline.worker import Worker
+from namecase.portals.models import Portal
+from namecase.ui.service import start_backfill
+from support.stack import running_stack
+
+
+async def test_backfill_resumes_after_a_restart_from_the_last_record_it_read(
+    database_url: str,
+) -> None:
+    async with running_stack(database_url) as stack:
+        portal = await stack.installed_portal()
+        stack.emulator.faults(portal.member_id).drop_event_rate = 1.0  # records from before us
+        ids = [
+            await stack.emulator.user_add_contact(portal.member_id, {"NAME": f"зОЯ{n}"})
+            for n in range(120)
+        ]
+        await stack.emulator.wait_deliveries_idle()
+        stack.emulator.faults(portal.member_id).drop_event_rate = 0.0
+        async with stack.runtime.sessions() as session, session.begin():
+            stored = await session.get(Portal, portal.member_id)
+            assert stored is not None
+            await start_backfill(session, stored)
+
+        first = Worker(stack.runtime, concurrency=1)
+        assert await first.run_once()  # one page of 50, then the process "dies"
+        async with stack.runtime.sessions() as session:
+            progress = (await session.execute(select(Backfill))).scalar_one()
+        assert (progress.state, progress.scanned, progress.last_id) == ("running", 50, ids[49])
+
+        stack.worker = Worker(stack.runtime, concurrency=1)  # the restarted process
+        await stack.drain()
+        async with stack.runtime.sessions() as session:
+            progress = (await session.execute(select(Backfill))).scalar_one()
+        assert (progress.state, progress.scanned, progress.total) == ("done", 120, 120)
+        assert [stack.emulator.contact(portal.member_id, i)["NAME"] for i in ids] == [
+            f"Зоя{n}" for n in range(120)
+        ]
+        listed = stack.emulator.stats(portal.member_id).calls_by_method["crm.contact.list"]
+        assert listed == 3  # 120 records: pages of 50, none read twice
