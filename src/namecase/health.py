@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from namecase.admin.metrics import DATABASE_METRICS
 from namecase.metrics import REGISTRY
 from namecase.migration import current_revision, head_revision
 from namecase.runtime import RuntimeDep
@@ -38,5 +39,8 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics() -> Response:
+async def metrics(runtime: RuntimeDep) -> Response:
+    # Read the database-backed gauges (inbox depth, portals by state) on this loop first, so
+    # the synchronous collector only formats what was read.
+    await DATABASE_METRICS.refresh(runtime.sessions)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

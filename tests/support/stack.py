@@ -105,7 +105,10 @@ def worker_environment(stack: Stack) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(database_url: str, **overrides: Any) -> AsyncIterator[Stack]:
+async def running_stack(
+    database_url: str, *, page_library: bool = False, **overrides: Any
+) -> AsyncIterator[Stack]:
+    """Emulator and service on loopback; `page_library` makes pages load the emulator's BX24."""
     emulator = Emulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     async with serve_emulator(emulator) as emulator_url:
         port = free_port()
@@ -117,6 +120,8 @@ async def running_stack(database_url: str, **overrides: Any) -> AsyncIterator[St
             "reconcile_interval": 0,
             "batch_window": 0,
         }
+        if page_library:
+            values["bx24_js_url"] = f"{emulator_url}/api/v1/"
         values.update(overrides)
         settings = make_settings(database_url, **values)
         app = create_app(settings)

@@ -2,46 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 
-from conftest import make_settings
-from namecase.app import create_app
-from namecase.emulator import Emulator, serve_emulator
 from namecase.emulator import Portal as EmulatedPortal
-from namecase.pipeline.worker import Worker
-from namecase.runtime import Runtime
-from support.servers import free_port, serve
-from support.stack import CLIENT_ID, CLIENT_SECRET, Stack
+from support.stack import Stack, running_stack
 
 TOKEN_META = re.compile(r'<meta name="namecase-token" content="([^"]+)">')
 
 
-@contextlib.asynccontextmanager
-async def page_stack(database_url: str, **overrides: Any) -> AsyncIterator[Stack]:
-    """Like support.stack.running_stack, with the page loading the emulator's BX24 library."""
-    emulator = Emulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
-    async with serve_emulator(emulator) as emulator_url:
-        port = free_port()
-        values: dict[str, Any] = {
-            "public_url": f"http://127.0.0.1:{port}",
-            "oauth_servers": (emulator_url,),
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "reconcile_interval": 0,
-            "batch_window": 0,
-            "bx24_js_url": f"{emulator_url}/api/v1/",
-        }
-        values.update(overrides)
-        app = create_app(make_settings(database_url, **values))
-        async with serve(app, port) as app_url:
-            runtime: Runtime = app.state.runtime
-            worker = Worker(runtime, concurrency=1)
-            yield Stack(emulator, runtime.settings, app_url, runtime, worker)
+def page_stack(database_url: str, **overrides: Any) -> AbstractAsyncContextManager[Stack]:
+    """The running stack, with the page loading the emulator's BX24 library."""
+    return running_stack(database_url, page_library=True, **overrides)
 
 
 def frame_request(
