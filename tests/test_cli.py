@@ -1,0 +1,68 @@
+"""The CLI's contracts: migrate is idempotent from any directory; serve refuses a stale schema."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import TEST_KEY
+from support.postgres import postgres_server, session_database
+
+
+@pytest.fixture
+def empty_postgres() -> Iterator[str]:
+    with postgres_server() as server, session_database(server) as url:
+        yield url
+
+
+def namecase(*args: str, url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "NAMECASE_DATABASE_URL": url,
+        "NAMECASE_SECRET_KEYS": TEST_KEY,
+        "NAMECASE_LOG_FORMAT": "text",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "namecase", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_serve_refuses_a_postgresql_schema_behind_the_code(
+    empty_postgres: str, tmp_path: Path
+) -> None:
+    result = namecase("serve", "--port", "1", url=empty_postgres, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "run `namecase migrate` first" in result.stderr
+
+
+def test_migrate_works_from_any_directory_and_twice(empty_postgres: str, tmp_path: Path) -> None:
+    first = namecase("migrate", url=empty_postgres, cwd=tmp_path)
+    second = namecase("migrate", url=empty_postgres, cwd=tmp_path)
+    assert first.returncode == second.returncode == 0, first.stderr
+    assert "database at revision 0001" in second.stdout
+
+
+def test_a_bad_setting_stops_the_cli_with_a_clear_message(tmp_path: Path) -> None:
+    environment = {**os.environ, "NAMECASE_SECRET_KEYS": "not-a-key"}
+    result = subprocess.run(
+        [sys.executable, "-m", "namecase", "portals"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "invalid configuration" in result.stderr and "not a Fernet key" in result.stderr
