@@ -1,0 +1,277 @@
+"""Burst: 1,000 contacts imported into one portal, under the emulator's real limits.
+
+    .venv/bin/python bench/burst.py [--contacts 1000] [--contenders namecase,lesson,lesson-retry]
+                                    [--timeout 3600]
+
+Each contender gets a fresh emulator and a fresh portal on the basic plan (leaky bucket 50 deep,
+draining 2 requests/s, bitrix24-protocol.md §6) and the same import: `--contacts` contacts with
+badly typed names (fixed seed), added as fast as the emulator takes them, each delivering
+ONCRMCONTACTADD. Measured per contender, from the first add:
+
+- time until every contact has its normalized names in the portal;
+- REST requests the portal received until the whole thing is quiet (our own updates fire
+  ONCRMCONTACTUPDATE echoes, which must be read and left alone), and how many were refused 503.
+
+Contenders:
+
+- `namecase`: `namecase serve` with its in-process worker on a throw-away PostgreSQL database,
+  default settings (batch window 0.5 s, reconciliation every 60 s);
+- `lesson`: bench/lesson.py as written in the Bitrix24 lesson: get + update inline per event;
+  a refused call fails the delivery and the event is gone;
+- `lesson-retry`: the same handler retrying 503s with backoff until they pass (slow: the bucket
+  lets 2 requests/s through, so about 25 minutes for 1,000 contacts).
+
+Prints a table; writes bench/results/burst.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import httpx
+
+from namecase.emulator import Emulator
+from namecase.emulator import Portal as EmulatedPortal
+from namecase.names import normalize_name
+from rig import (
+    PYTHON,
+    ROOT,
+    ServiceProcess,
+    database,
+    emulator,
+    free_port,
+    install_portals,
+    print_table,
+    running,
+    write_results,
+)
+
+FIRST = ["иван", "мария", "пётр", "анна", "сергей", "ольга", "john", "mary", "анна-мария"]
+LAST = ["петров", "иванова", "сидоров-водкин", "o'brien", "smith", "ван дер берг", "кузнецов"]
+FIELDS = {"NAME": "first", "LAST_NAME": "last"}
+Busy = Callable[[], Awaitable[bool]]
+
+
+async def never_busy() -> bool:
+    return False
+
+
+def badly_typed(count: int, seed: int = 8) -> list[dict[str, str]]:
+    """`count` contacts whose names all need fixing: lower case, CAPS or Caps Lock inverted."""
+    rng = random.Random(seed)
+    contacts = []
+    for _ in range(count):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        style = rng.choice((str.lower, str.upper, str.swapcase))
+        contact = {"NAME": style(first.title()), "LAST_NAME": style(last.title())}
+        if all(normalize_name(v, FIELDS[k]) == v for k, v in contact.items()):
+            contact["NAME"] = first.upper()
+        contacts.append(contact)
+    return contacts
+
+
+def expected(contact: dict[str, str]) -> dict[str, str | None]:
+    return {key: normalize_name(value, FIELDS[key]) for key, value in contact.items()}
+
+
+class Import:
+    """One import into one portal, and watching it get normalized."""
+
+    def __init__(self, emu: Emulator, portal: EmulatedPortal, contacts: list[dict[str, str]]):
+        self.emu = emu
+        self.portal = portal
+        self.contacts = contacts
+        self.ids: list[int] = []
+        self.started = 0.0
+
+    async def run(self) -> None:
+        for contact in self.contacts:
+            self.ids.append(await self.emu.user_add_contact(self.portal.member_id, contact))
+
+    def normalized(self) -> int:
+        done = 0
+        for record_id, contact in zip(self.ids, self.contacts, strict=False):
+            record = self.emu.contact(self.portal.member_id, record_id)
+            if all(record.get(k) == v for k, v in expected(contact).items()):
+                done += 1
+        return done
+
+    async def wait_normalized(self, timeout: float, quiet: float, busy: Busy) -> float | None:
+        """Seconds from the first add until all are normalized; None if that never happens
+        (nothing changes for `quiet` seconds once nothing is in progress) or on timeout."""
+        last_change, last_seen = time.monotonic(), (-1, -1)
+        while time.monotonic() - self.started < timeout:
+            if len(self.ids) == len(self.contacts) and self.normalized() == len(self.contacts):
+                return time.monotonic() - self.started
+            seen = (self.normalized(), self.emu.stats(self.portal.member_id).total_requests)
+            if seen != last_seen:
+                last_change, last_seen = time.monotonic(), seen
+            idle = self.emu.dispatcher.pending == 0 and not await busy()
+            if idle and time.monotonic() - last_change > quiet:
+                return None
+            await asyncio.sleep(0.25)
+        return None
+
+    async def wait_quiet(self, quiet: float, timeout: float, busy: Busy) -> None:
+        """Until no delivery is pending and the portal got no request for `quiet` seconds."""
+        stats = self.emu.stats(self.portal.member_id)
+        last, since = stats.total_requests, time.monotonic()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.25)
+            working = self.emu.dispatcher.pending or stats.in_flight or await busy()
+            if stats.total_requests != last or working:
+                last, since = stats.total_requests, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
+
+
+async def run_namecase(contacts: list[dict[str, str]], args: argparse.Namespace) -> dict[str, Any]:
+    async with emulator() as emu, database("postgresql") as url:
+        log = Path(os.environ.get("TMPDIR", "/tmp")) / "namecase-bench-burst.log"  # noqa: S108
+        service = ServiceProcess.serve(url, emu.base_url, cpu=None, worker=True, log_path=log)
+        async with running(service):
+            (portal,) = await install_portals(emu, service.url, 1)
+            await asyncio.sleep(2.0)  # let the worker's start-up pass settle
+            return await measure(emu, portal, contacts, args, never_busy)
+
+
+async def run_lesson(
+    contacts: list[dict[str, str]], args: argparse.Namespace, retry: bool
+) -> dict[str, Any]:
+    port = free_port()
+    command = [PYTHON, str(ROOT / "bench" / "lesson.py"), "--port", str(port)]
+    lesson = ServiceProcess([*command, *(["--retry"] if retry else [])], dict(os.environ), port)
+    async with emulator() as emu, running(lesson):
+        portal = emu.add_portal()
+        await emu.install_app(portal.member_id, install_url=f"{lesson.url}/install")
+        await bind_lesson(emu, portal, f"{lesson.url}/events")
+        async with httpx.AsyncClient() as http:
+
+            async def handlers_working() -> bool:
+                # Handlers keep retrying after the emulator gave up on their delivery.
+                return bool((await http.get(f"{lesson.url}/stats")).json()["active"])
+
+            result = await measure(emu, portal, contacts, args, handlers_working)
+            result["handler"] = (await http.get(f"{lesson.url}/stats")).json()
+        return result
+
+
+async def bind_lesson(emu: Emulator, portal: EmulatedPortal, handler: str) -> None:
+    """Bind the lesson's handler the way its install page would, then finish the install."""
+    tokens = emu.frame_tokens(portal.member_id)
+    async with httpx.AsyncClient() as http:
+        for event in ("ONCRMCONTACTADD", "ONCRMCONTACTUPDATE"):
+            response = await http.post(
+                f"{portal.client_endpoint}event.bind",
+                json={"event": event, "handler": handler, "auth": tokens.access_token},
+            )
+            response.raise_for_status()
+    emu.finish_install(portal.member_id)
+
+
+async def measure(
+    emu: Emulator,
+    portal: EmulatedPortal,
+    contacts: list[dict[str, str]],
+    args: argparse.Namespace,
+    busy: Busy,
+) -> dict[str, Any]:
+    stats = emu.stats(portal.member_id)
+    requests_before, refused_before = stats.total_requests, stats.rejected_503
+    burst = Import(emu, portal, contacts)
+    burst.started = time.monotonic()
+    adding = asyncio.create_task(burst.run())
+    seconds = await burst.wait_normalized(args.timeout, quiet=30.0, busy=busy)
+    await adding
+    await burst.wait_quiet(quiet=5.0, timeout=args.timeout, busy=busy)
+    deliveries = [d for d in emu.deliveries if d.member_id == portal.member_id]
+    return {
+        "contacts": len(contacts),
+        "seconds_to_all_normalized": seconds,
+        "normalized": burst.normalized(),
+        "rest_requests": stats.total_requests - requests_before,
+        "refused_503": stats.rejected_503 - refused_before,
+        "calls_by_method": dict(stats.calls_by_method),
+        "deliveries": len(deliveries),
+        "deliveries_failed": sum(1 for d in deliveries if not d.ok),
+        "seconds_until_quiet": time.monotonic() - burst.started,
+    }
+
+
+def rows(results: dict[str, dict[str, Any]]) -> list[list[object]]:
+    ours = results.get("namecase")
+    table = []
+    for name, result in results.items():
+        seconds = result["seconds_to_all_normalized"]
+        calls_ratio = (
+            f"{result['rest_requests'] / ours['rest_requests']:.0f}x"
+            if ours and name != "namecase"
+            else "-"
+        )
+        time_ratio = (
+            f"{seconds / ours['seconds_to_all_normalized']:.0f}x"
+            if ours and seconds and ours["seconds_to_all_normalized"] and name != "namecase"
+            else ("never" if seconds is None else "-")
+        )
+        table.append(
+            [
+                name,
+                f"{result['normalized']}/{result['contacts']}",
+                f"{seconds:.1f}" if seconds is not None else "never",
+                result["rest_requests"],
+                result["refused_503"],
+                calls_ratio,
+                time_ratio,
+                result["deliveries_failed"],
+            ]
+        )
+    return table
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    contacts = badly_typed(args.contacts)
+    results: dict[str, dict[str, Any]] = {}
+    for contender in args.contenders.split(","):
+        print(f"running {contender} …", flush=True)
+        if contender == "namecase":
+            results[contender] = await run_namecase(contacts, args)
+        else:
+            results[contender] = await run_lesson(contacts, args, retry=contender.endswith("retry"))
+        print(f"  {results[contender]}", flush=True)
+    headers = [
+        "contender",
+        "normalized",
+        "seconds to all",
+        "REST requests",
+        "refused 503",
+        "requests ÷ namecase",
+        "time ÷ namecase",
+        "failed deliveries",
+    ]
+    print()
+    print_table(headers, rows(results))
+    path = write_results("burst", {"settings": vars(args), "results": results})
+    print(f"\nresults written to {path.relative_to(ROOT)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=1000)
+    parser.add_argument("--contenders", default="namecase,lesson,lesson-retry")
+    parser.add_argument("--timeout", type=float, default=3600.0)
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
