@@ -106,11 +106,11 @@ class Import:
                 done += 1
         return done
 
-    async def wait_normalized(self, timeout: float, quiet: float, busy: Busy) -> float | None:
+    async def wait_normalized(self, limit: float, quiet: float, busy: Busy) -> float | None:
         """Seconds from the first add until all are normalized; None if that never happens
         (nothing changes for `quiet` seconds once nothing is in progress) or on timeout."""
         last_change, last_seen = time.monotonic(), (-1, -1)
-        while time.monotonic() - self.started < timeout:
+        while time.monotonic() - self.started < limit:
             if len(self.ids) == len(self.contacts) and self.normalized() == len(self.contacts):
                 return time.monotonic() - self.started
             seen = (self.normalized(), self.emu.stats(self.portal.member_id).total_requests)
@@ -122,11 +122,11 @@ class Import:
             await asyncio.sleep(0.25)
         return None
 
-    async def wait_quiet(self, quiet: float, timeout: float, busy: Busy) -> None:
+    async def wait_quiet(self, quiet: float, limit: float, busy: Busy) -> None:
         """Until no delivery is pending and the portal got no request for `quiet` seconds."""
         stats = self.emu.stats(self.portal.member_id)
         last, since = stats.total_requests, time.monotonic()
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
             await asyncio.sleep(0.25)
             working = self.emu.dispatcher.pending or stats.in_flight or await busy()
@@ -194,7 +194,7 @@ async def measure(
     adding = asyncio.create_task(burst.run())
     seconds = await burst.wait_normalized(args.timeout, quiet=30.0, busy=busy)
     await adding
-    await burst.wait_quiet(quiet=5.0, timeout=args.timeout, busy=busy)
+    await burst.wait_quiet(quiet=5.0, limit=args.timeout, busy=busy)
     deliveries = [d for d in emu.deliveries if d.member_id == portal.member_id]
     return {
         "contacts": len(contacts),
