@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from sqlalchemy import select
+
 from namecase.db import utcnow
+from namecase.events.models import InboxItem
 from namecase.pipeline.models import PortalQueue
 from namecase.pipeline.worker import Worker
 from namecase.portals.models import Portal
@@ -92,3 +95,19 @@ async def test_tokens_refused_again_and_again_stop_the_portal_with_auth_failed(
         calls = stack.emulator.stats(portal.member_id).total_requests
         await stack.worker.run_once()
         assert stack.emulator.stats(portal.member_id).total_requests == calls
+
+
+async def test_items_left_for_an_uninstalled_portal_are_given_up(database_url: str) -> None:
+    async with running_stack(database_url) as stack:
+        portal = await stack.installed_portal()
+        await stack.emulator.user_add_contact(portal.member_id, {"NAME": "иВАН"})
+        await stack.emulator.wait_deliveries_idle()
+        async with stack.runtime.sessions() as session, session.begin():
+            stored = await session.get(Portal, portal.member_id)
+            assert stored is not None
+            stored.state = "uninstalled"  # as if the uninstall landed right after the event
+        await stack.drain()
+        async with stack.runtime.sessions() as session:
+            item = (await session.execute(select(InboxItem))).scalar_one()
+        assert (item.state, item.last_error) == ("dead", "uninstalled")
+        assert stack.emulator.stats(portal.member_id).calls_by_method["crm.contact.get"] == 0

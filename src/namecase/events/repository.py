@@ -249,6 +249,15 @@ class InboxRepository:
         value = (await self.session.execute(statement)).scalar_one_or_none()
         return _aware(value)
 
+    async def give_up_pending(self, member_id: str, reason: str) -> int:
+        """Mark every pending item of the portal dead with `reason`; returns how many."""
+        result = await self.session.execute(
+            update(InboxItem)
+            .where(InboxItem.member_id == member_id, InboxItem.state == "pending")
+            .values(state="dead", last_error=reason, updated_at=utcnow())
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def replay_dead(self, member_id: str, ids: Sequence[int] | None = None) -> int:
         """Give dead items another chance (admin). Returns how many were revived."""
         conditions = [InboxItem.member_id == member_id, InboxItem.state == "dead"]

@@ -160,6 +160,11 @@ class Worker:
         member_id = queue.member_id
         async with self.runtime.sessions() as session:
             portal = await PortalRepository(session).get(member_id)
+        if portal is None or portal.state == "uninstalled":
+            # Events another replica accepted in the moment before the uninstall reached it:
+            # nobody can process them now (a reinstall starts with a reconciliation sweep).
+            async with self.runtime.sessions() as session, session.begin():
+                await InboxRepository(session).give_up_pending(queue.member_id, "uninstalled")
         if portal is None or portal.state != "active":
             await self._release(queue, due_at=utcnow() + IDLE, failures=0, error=None)
             return
