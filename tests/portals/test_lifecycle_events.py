@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from namecase.emulator import Portal as EmulatedPortal
 from namecase.portals.crypto import hash_application_token
 from namecase.portals.repository import PortalRepository
@@ -110,11 +112,12 @@ async def test_uninstall_without_clean_keeps_the_data_and_drops_the_tokens(
         assert row.access_token_enc is None and row.refresh_token_enc is None
         assert row.settings["entities"] == ["contact", "lead"]
         after = await row_counts(stack.runtime.sessions, portal.member_id)
-        assert after == before
+        # One REST call more: the check that the stored tokens were really revoked.
+        assert after == {**before, "rest_calls": before["rest_calls"] + 1}
         assert after["changes"] > 0 and after["inbox"] > 0 and after["portal_queue"] == 1
         assert await _contact_event(stack, portal) == 403
         await stack.drain()
-        assert stack.emulator.stats(portal.member_id).total_requests == requests
+        assert stack.emulator.stats(portal.member_id).total_requests == requests + 1
 
 
 async def test_uninstall_with_clean_deletes_that_portals_data_only(database_url: str) -> None:
@@ -165,3 +168,46 @@ async def test_a_reinstall_after_uninstall_makes_the_portal_active_again(
         row = await stored(stack, portal.member_id)
         assert row is not None and row.state == "active" and row.uninstalled_at is None
         assert await _contact_event(stack, portal) == 200
+
+
+async def test_a_forged_uninstall_is_refused_while_the_app_still_works(database_url: str) -> None:
+    """Every frame POST shows users the application_token; only revoked rights prove the event."""
+    async with running_stack(database_url) as stack:
+        portal = await stack.installed_portal()
+        form = {
+            "event": "ONAPPUNINSTALL",
+            "data[CLEAN]": "1",
+            "auth[member_id]": portal.member_id,
+            "auth[application_token]": str(
+                stack.emulator.portal(portal.member_id).application_token
+            ),
+            "auth[domain]": portal.domain,
+        }
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(f"{stack.app_url}/events", data=form)
+        assert answer.status_code == 403
+        row = await stored(stack, portal.member_id)
+        assert row is not None and row.state == "active" and row.refresh_token_enc is not None
+
+
+async def test_a_non_administrator_cannot_reinstall_the_app(database_url: str) -> None:
+    async with running_stack(database_url) as stack:
+        portal = await stack.installed_portal()
+        before = await stored(stack, portal.member_id)
+        assert before is not None
+        emulator = stack.emulator
+        user = emulator.frame_tokens(portal.member_id, user_id=2)  # an ordinary employee
+        form = emulator.frame_form(emulator.portal(portal.member_id), user)
+        form["APPLICATION_TOKEN"] = "chosen-by-the-employee"
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(
+                f"{stack.app_url}/install",
+                params=emulator.frame_query(emulator.portal(portal.member_id), "en"),
+                data=form,
+            )
+        assert answer.status_code == 403
+        assert "administrator" in answer.text
+        after = await stored(stack, portal.member_id)
+        assert after is not None
+        assert after.application_token_hash == before.application_token_hash
+        assert after.token_version == before.token_version

@@ -16,11 +16,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from namecase.bitrix import (
+    AccessDenied,
     BitrixClient,
     BitrixError,
+    Credentials,
+    ExpiredToken,
     ForbiddenEndpoint,
+    InvalidAuth,
     LeakyBucket,
     OAuthClient,
+    PortalDisabled,
     PortalUnavailable,
     TokenGrant,
     rest_endpoint,
@@ -130,7 +135,26 @@ class PortalService:
             raise InstallRejected(403, reason) from error
         if grant.member_id != identity.member_id:
             raise InstallRejected(403, "the OAuth server names another portal (member_id)")
+        await self._require_admin(grant)
         return grant
+
+    async def _require_admin(self, grant: TokenGrant) -> None:
+        """The tokens must be a portal administrator's (`user.admin`, protocol §9).
+
+        Every user who opens the app receives a valid REFRESH_ID in the frame; without this
+        check any of them could re-install the app with an application_token of their choosing
+        and so make the portal's real events fail the token check.
+        """
+        link = _GrantLink(grant)
+        try:
+            is_admin = await self._bitrix.call(link, "user.admin")
+        except PortalUnavailable as error:
+            raise InstallRejected(503, "the portal did not answer; try again") from error
+        except BitrixError as error:
+            reason = f"the portal refused the install's tokens ({error.code or 'no code'})"
+            raise InstallRejected(403, reason) from error
+        if is_admin is not True:
+            raise InstallRejected(403, "only a Bitrix24 administrator can install the app")
 
     async def _store(
         self, identity: PortalIdentity, grant: TokenGrant, *, needs_bind: bool
@@ -195,8 +219,20 @@ class PortalService:
     async def uninstall(self, member_id: str, application_token: str, *, clean: bool) -> bool:
         """ONAPPUNINSTALL: mark uninstalled and drop tokens; CLEAN also deletes all our data.
 
-        Returns False (nothing changed) when the application_token does not match.
+        Returns False (nothing changed) when the application_token does not match, or when the
+        app is evidently still installed (see `_still_installed`).
         """
+        async with self._sessions() as session:
+            known = await PortalRepository(session).get(member_id)
+        if known is None or not application_token_matches(
+            application_token, known.application_token_hash
+        ):
+            return False
+        if known.state == "active" and await self._still_installed(known):
+            log.warning(
+                "ONAPPUNINSTALL ignored: the app still works", extra={"member_id": member_id}
+            )
+            return False
         async with self._sessions() as session, session.begin():
             repository = PortalRepository(session)
             portal = await repository.lock(member_id)
@@ -215,11 +251,55 @@ class PortalService:
         log.info("portal uninstalled", extra={"member_id": member_id, "clean": clean})
         return True
 
+    async def _still_installed(self, portal: Portal) -> bool:
+        """Do the stored tokens still work? Then the uninstall event is forged.
+
+        The application_token is no secret from the portal's users: every frame POST carries it.
+        A real uninstall revokes the app's rights before the event is sent (protocol §8), so a
+        call that succeeds proves the event false. Only an authorization refusal confirms it; a
+        portal that does not answer confirms nothing (the worker will find out later).
+        """
+        try:
+            await self._bitrix.call(self.link(portal), "app.info")
+        except (InvalidAuth, ExpiredToken, PortalDisabled, AccessDenied):
+            return False
+        except BitrixError:
+            return True
+        return True
+
     async def recent_calls(self, member_id: str, limit: int = 100) -> list[RestCallRecord]:
         """The portal's latest REST exchanges, newest first (the Marketplace call log)."""
         async with self._sessions() as session:
             rows = await PortalRepository(session).recent_calls(member_id, limit)
             return [RestCallRecord.model_validate(row) for row in rows]
+
+
+class _GrantLink:
+    """A PortalLink for tokens just confirmed by the OAuth server, before anything is stored."""
+
+    def __init__(self, grant: TokenGrant) -> None:
+        self._grant = grant
+        self._bucket = LeakyBucket.for_portal()
+
+    @property
+    def member_id(self) -> str:
+        return self._grant.member_id
+
+    @property
+    def bucket(self) -> LeakyBucket:
+        return self._bucket
+
+    async def credentials(self) -> Credentials:
+        return Credentials(self._grant.client_endpoint, self._grant.access_token)
+
+    async def refresh(self, stale: Credentials) -> Credentials:
+        raise InvalidAuth("expired_token", "fresh tokens expired during the install")
+
+    async def moved(self, new_client_endpoint: str) -> None:
+        return None
+
+    async def disabled(self, error: PortalDisabled) -> None:
+        return None
 
 
 def _means_already_bound(error: BitrixError) -> bool:
