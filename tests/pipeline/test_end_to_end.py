@@ -90,3 +90,34 @@ async def enable(stack: Stack, member_id: str, **changes: object) -> None:
         portal = await session.get(Portal, member_id)
         assert portal is not None
         portal.settings = {**portal.settings, **changes}
+
+
+async def test_a_portal_turned_off_is_never_written_to(database_url: str) -> None:
+    async with running_stack(database_url, reconcile_interval=60) as stack:
+        portal = await stack.installed_portal()
+        await enable(stack, portal.member_id, entities=("contact", "lead"))
+        queued = await stack.emulator.user_add_contact(portal.member_id, {"NAME": "иВАН"})
+        lead = await stack.emulator.user_add_lead(portal.member_id, {"NAME": "пЁТР"})
+        await stack.emulator.wait_deliveries_idle()
+        await enable(stack, portal.member_id, enabled=False)  # before the worker got to them
+        later = await stack.emulator.user_add_contact(portal.member_id, {"NAME": "оЛЕГ"})
+        await stack.drain()  # includes the worker's first reconciliation sweep
+        assert stack.emulator.contact(portal.member_id, queued)["NAME"] == "иВАН"
+        assert stack.emulator.contact(portal.member_id, later)["NAME"] == "оЛЕГ"
+        assert stack.emulator.lead(portal.member_id, lead)["NAME"] == "пЁТР"
+        calls = stack.emulator.stats(portal.member_id).calls_by_method
+        assert calls["crm.contact.update"] == calls["crm.lead.update"] == 0
+
+
+async def test_items_of_an_entity_switched_off_meanwhile_are_not_written(
+    database_url: str,
+) -> None:
+    async with running_stack(database_url) as stack:
+        portal = await stack.installed_portal()
+        await enable(stack, portal.member_id, entities=("contact", "lead"))
+        lead = await stack.emulator.user_add_lead(portal.member_id, {"NAME": "пЁТР"})
+        await stack.emulator.wait_deliveries_idle()
+        await enable(stack, portal.member_id, entities=("contact",))
+        await stack.drain()
+        assert stack.emulator.lead(portal.member_id, lead)["NAME"] == "пЁТР"
+        assert stack.emulator.stats(portal.member_id).calls_by_method["crm.lead.get"] == 0

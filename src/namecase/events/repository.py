@@ -251,10 +251,17 @@ class InboxRepository:
 
     async def give_up_pending(self, member_id: str, reason: str) -> int:
         """Mark every pending item of the portal dead with `reason`; returns how many."""
+        return await self._end_pending(member_id, "dead", reason)
+
+    async def skip_pending(self, member_id: str, reason: str) -> int:
+        """Settle every pending item of the portal as done without work, noting `reason`."""
+        return await self._end_pending(member_id, "done", reason)
+
+    async def _end_pending(self, member_id: str, state: str, reason: str) -> int:
         result = await self.session.execute(
             update(InboxItem)
             .where(InboxItem.member_id == member_id, InboxItem.state == "pending")
-            .values(state="dead", last_error=reason, updated_at=utcnow())
+            .values(state=state, last_error=reason, updated_at=utcnow())
         )
         return int(getattr(result, "rowcount", 0) or 0)
 

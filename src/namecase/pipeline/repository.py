@@ -211,6 +211,15 @@ class BackfillRepository:
             started.append(backfill)
         return started
 
+    async def stop(self, member_id: str, entity_type: str | None = None) -> None:
+        """End running backfills of the portal (of one entity type, or all)."""
+        statement = update(Backfill).where(
+            Backfill.member_id == member_id, Backfill.state == "running"
+        )
+        if entity_type is not None:
+            statement = statement.where(Backfill.entity_type == entity_type)
+        await self.session.execute(statement.values(state="stopped", finished_at=utcnow()))
+
     async def running(self, member_id: str) -> Backfill | None:
         statement = (
             select(Backfill)

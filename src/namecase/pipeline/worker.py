@@ -185,10 +185,14 @@ class Worker:
             if portal.needs_bind:
                 await self.runtime.portals.bind_events(portal)
             options = options_of(portal)
-            if not await self._process_items(portal, link, options):
-                await self._backfill_page(portal, link, options)
-            if self._reconcile_due(portal, queue):
-                reconciled_at = await self._reconcile(portal, link, options, queue)
+            if not options.enabled:
+                # Turned off by the portal admin: nothing is read or written any more.
+                await self._stand_down(portal.member_id)
+            else:
+                if not await self._process_items(portal, link, options):
+                    await self._backfill_page(portal, link, options)
+                if self._reconcile_due(portal, queue):
+                    reconciled_at = await self._reconcile(portal, link, options, queue)
         except PortalDisabled as error:
             log.warning("portal disabled: %s", error, extra={"member_id": member_id})
             await self._release(queue, due_at=utcnow() + IDLE, failures=0, error=str(error))
@@ -281,6 +285,11 @@ class Worker:
 
     # --- events: the inbox -----------------------------------------------------------
 
+    async def _stand_down(self, member_id: str) -> None:
+        async with self.runtime.sessions() as session, session.begin():
+            await InboxRepository(session).skip_pending(member_id, "the app is turned off")
+            await BackfillRepository(session).stop(member_id)
+
     async def _process_items(
         self, portal: Portal, link: StoredPortalLink, options: PortalOptions
     ) -> bool:
@@ -289,8 +298,13 @@ class Worker:
         if not items:
             return False
         groups: dict[str, list[InboxItem]] = defaultdict(list)
+        unwanted = [item for item in items if item.entity_type not in options.entities]
+        if unwanted:  # queued before the admin switched this entity type off
+            async with self.runtime.sessions() as session, session.begin():
+                await InboxRepository(session).settle_done(unwanted)
         for item in items:
-            groups[item.entity_type].append(item)
+            if item.entity_type in options.entities:
+                groups[item.entity_type].append(item)
         for entity_type, group in groups.items():
             await self._process_group(portal, link, options, entity_type, group)
         return True
@@ -436,6 +450,10 @@ class Worker:
             backfill = await BackfillRepository(session).running(portal.member_id)
         if backfill is None:
             return False
+        if backfill.entity_type not in options.entities:
+            async with self.runtime.sessions() as session, session.begin():
+                await BackfillRepository(session).stop(portal.member_id, backfill.entity_type)
+            return True
         page = await self.runtime.bitrix.call_page(
             link,
             f"crm.{backfill.entity_type}.list",
