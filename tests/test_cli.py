@@ -66,3 +66,9 @@ def test_a_bad_setting_stops_the_cli_with_a_clear_message(tmp_path: Path) -> Non
     )
     assert result.returncode == 2
     assert "invalid configuration" in result.stderr and "not a Fernet key" in result.stderr
+
+
+def test_worker_refuses_the_embedded_database(tmp_path: Path) -> None:
+    result = namecase("worker", url=f"sqlite+aiosqlite:///{tmp_path}/x.db", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "needs PostgreSQL" in result.stderr

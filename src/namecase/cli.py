@@ -64,6 +64,15 @@ def worker(
 ) -> None:
     """Run a worker process: claims portals from the queue until SIGTERM or Ctrl+C."""
     settings = _settings()
+    if settings.is_sqlite:
+        # SQLite is one process: `serve` runs the worker itself. A second process would race it
+        # (token refreshes are serialized by a PostgreSQL row lock across processes).
+        typer.echo(
+            "namecase: `worker` needs PostgreSQL; on the embedded SQLite database "
+            "`namecase serve` runs the worker in-process",
+            err=True,
+        )
+        raise typer.Exit(2)
     configure_logging(settings.log_level, settings.log_format)
     _require_head(settings)
     asyncio.run(_run_worker(settings, concurrency))

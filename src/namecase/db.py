@@ -82,7 +82,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # FULL: an acknowledged event survives a power loss too, not only a process crash.
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 

@@ -111,3 +111,22 @@ async def test_items_left_for_an_uninstalled_portal_are_given_up(database_url: s
             item = (await session.execute(select(InboxItem))).scalar_one()
         assert (item.state, item.last_error) == ("dead", "uninstalled")
         assert stack.emulator.stats(portal.member_id).calls_by_method["crm.contact.get"] == 0
+
+
+async def test_a_worker_that_loses_its_lease_abandons_the_unit(database_url: str) -> None:
+    async with running_stack(database_url, lease_seconds=0.6) as stack:
+        portal = await stack.installed_portal()
+        stack.emulator.faults(portal.member_id).latency = 1.0  # one slow read of the contact
+        contact_id = await stack.emulator.user_add_contact(portal.member_id, {"NAME": "иВАН"})
+        await stack.emulator.wait_deliveries_idle()
+        unit = asyncio.create_task(stack.worker.run_once())
+        await asyncio.sleep(0.4)
+        async with stack.runtime.sessions() as session, session.begin():
+            queue = await session.get(PortalQueue, portal.member_id)
+            assert queue is not None and queue.lease_owner == stack.worker.id
+            queue.lease_owner = "another-worker"  # as after a long pause past the lease
+        assert await unit
+        await asyncio.sleep(1.0)
+        assert stack.emulator.contact(portal.member_id, contact_id)["NAME"] == "иВАН"
+        assert stack.emulator.stats(portal.member_id).calls_by_method["crm.contact.update"] == 0
+        assert await stack.pending() == 1  # left for the lease's new owner

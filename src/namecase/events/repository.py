@@ -214,9 +214,10 @@ class InboxRepository:
         """Count a failed attempt: retry later, or dead after max_attempts. Returns the state."""
         attempts = item.attempts + 1
         state = "dead" if attempts >= max_attempts else "pending"
+        # Only the version we tried: a newer event for the record deserves a fresh attempt.
         await self.session.execute(
             update(InboxItem)
-            .where(InboxItem.id == item.id)
+            .where(InboxItem.id == item.id, InboxItem.version == item.version)
             .values(
                 attempts=attempts,
                 state=state,

@@ -106,8 +106,12 @@ class QueueRepository:
             await self.session.execute(
                 statement.on_conflict_do_update(
                     index_elements=["member_id"],
-                    set_={"due_at": due_at, "wakeups": PortalQueue.wakeups + 1},
-                    where=PortalQueue.due_at > due_at,
+                    set_={
+                        "due_at": func.least(PortalQueue.due_at, due_at)
+                        if self._postgres
+                        else func.min(PortalQueue.due_at, due_at),
+                        "wakeups": PortalQueue.wakeups + 1,
+                    },
                 )
             )
 

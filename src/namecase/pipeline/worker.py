@@ -139,22 +139,35 @@ class Worker:
             queue = await QueueRepository(session).claim(self.id, self.lease)
         if queue is None:
             return False
-        renewer = asyncio.create_task(self._renew_lease(queue.member_id))
+        work = asyncio.create_task(self._work_on(queue))
+        renewer = asyncio.create_task(self._renew_lease(queue.member_id, work))
         try:
-            await self._work_on(queue)
+            await work
+        except asyncio.CancelledError:
+            if not work.cancelled():
+                raise
+            # The lease was lost: another worker may own the portal now. Nothing of this unit
+            # was settled after that point, so its items are simply read again by the owner.
         finally:
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
         return True
 
-    async def _renew_lease(self, member_id: str) -> None:
+    async def _renew_lease(self, member_id: str, work: asyncio.Task[None]) -> None:
+        """Keep the lease alive while `work` runs; cancel the work if the lease is lost."""
         while True:
             await asyncio.sleep(self.lease.total_seconds() / 3)
-            async with self.runtime.sessions() as session, session.begin():
-                if not await QueueRepository(session).renew(member_id, self.id, self.lease):
-                    log.warning("lease lost", extra={"member_id": member_id})
-                    return
+            try:
+                async with self.runtime.sessions() as session, session.begin():
+                    held = await QueueRepository(session).renew(member_id, self.id, self.lease)
+            except Exception:
+                log.exception("lease renewal failed; retrying", extra={"member_id": member_id})
+                continue
+            if not held:
+                log.warning("lease lost; abandoning the unit", extra={"member_id": member_id})
+                work.cancel()
+                return
 
     async def _work_on(self, queue: PortalQueue) -> None:
         member_id = queue.member_id

@@ -64,8 +64,14 @@ class PortalRepository:
     async def set_state(
         self, member_id: str, state: str, error: str | None, *, token_version: int | None = None
     ) -> None:
-        """Set the portal's state; with `token_version`, only while its tokens are that pair."""
-        statement = update(Portal).where(Portal.member_id == member_id)
+        """Set the portal's state; with `token_version`, only while its tokens are that pair.
+
+        An uninstalled portal stays uninstalled: only a reinstall (which rewrites the row)
+        brings it back, never a late error report about tokens it no longer has.
+        """
+        statement = update(Portal).where(
+            Portal.member_id == member_id, Portal.state != "uninstalled"
+        )
         if token_version is not None:
             statement = statement.where(Portal.token_version == token_version)
         await self.session.execute(
