@@ -119,4 +119,5 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": commit before the response is sent, so a 200 means the change is durable.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -91,8 +91,9 @@ async def test_a_working_portal_is_described_in_full(database_url: str) -> None:
         assert entry["last_error"] is None
         calls = entry["recent_calls"]
         assert entry["rest_calls_last_hour"] == len(calls) and entry["rest_503_last_hour"] == 0
-        assert calls[-1]["method"] == "event.get"  # newest first: install asked for handlers
-        assert {c["method"] for c in calls} == {"event.get", "batch"}
+        # Newest first: the install checked its tokens were an admin's, then asked for handlers.
+        assert [c["method"] for c in calls[-2:]] == ["event.get", "user.admin"]
+        assert {c["method"] for c in calls} == {"user.admin", "event.get", "batch"}
         assert all(c["http_status"] == 200 and c["duration_ms"] >= 0 for c in calls)
         assert entry["queue"]["lease_owner"] is None
         totals = status["totals"]
@@ -111,7 +112,7 @@ async def test_rate_limited_calls_are_counted_as_503s(pg_database_url: str) -> N
         rejected = stack.emulator.stats(portal.member_id).rejected_503
         assert rejected >= 1
         assert entry["rest_503_last_hour"] == rejected
-        assert entry["rest_calls_last_hour"] == rejected + 2
+        assert entry["rest_calls_last_hour"] == rejected + 3  # user.admin, event.get, batch
 
 
 async def test_a_portal_that_stopped_paying_shows_its_state_and_error(pg_database_url: str) -> None:
