@@ -86,7 +86,7 @@ async def test_settings_open_in_the_frame_and_toggles_persist(
 
         # A page left open past its token's life renews it through BX24 and carries on.
         expired = PageTokenSigner(stack.settings.fernet_keys()[0]).issue(
-            portal.member_id, "ru", now=time.time() - PAGE_TOKEN_SECONDS - 60
+            portal.member_id, "ru", admin=True, now=time.time() - PAGE_TOKEN_SECONDS - 60
         )
         meta = frame.locator("meta[name=namecase-token]")
         await meta.evaluate("(meta, token) => { meta.content = token; }", expired)

@@ -97,8 +97,8 @@ async def test_the_pages_api_needs_the_pages_own_token(pg_database_url: str) -> 
         token = page_token(await open_frame(http, stack, portal))
         api = f"{stack.app_url}/app/api/state"
         signer = PageTokenSigner(stack.settings.fernet_keys()[0])
-        stale = signer.issue(portal.member_id, "en", now=0.0)
-        other_key = PageTokenSigner("another key").issue(portal.member_id, "en")
+        stale = signer.issue(portal.member_id, "en", admin=True, now=0.0)
+        other_key = PageTokenSigner("another key").issue(portal.member_id, "en", admin=True)
         payload, _, signature = token.partition(".")
         tampered = f"{payload[:-2]}xx.{signature}"
 
@@ -130,7 +130,10 @@ async def test_made_up_auth_ids_cannot_spend_the_portals_rate_budget(
         genuine_token = await open_frame(http, stack, portal)
 
         assert [g.status_code for g in guesses] == [403] * 12
-        assert genuine_token.status_code == 200  # the application token needs no REST call
+        # The application token still opens the page, but whether this user is an admin cannot
+        # be asked within the budget: the page is read-only until the budget refills.
+        assert genuine_token.status_code == 200
+        assert 'id="read-only"' in genuine_token.text
         async with stack.runtime.sessions() as session:
             calls = await PortalRepository(session).recent_calls(portal.member_id)
         assert sum(call.method == "profile" for call in calls) == 10  # the burst, then refused
@@ -156,8 +159,10 @@ async def test_an_expired_page_token_is_renewed_with_the_users_bitrix24_token(
         portal = await stack.installed_portal()
         signer = PageTokenSigner(stack.settings.fernet_keys()[0])
         an_hour_ago = time.time() - PAGE_TOKEN_SECONDS - 60
-        expired = signer.issue(portal.member_id, "ru", now=an_hour_ago)
-        long_gone = signer.issue(portal.member_id, "ru", now=an_hour_ago - RENEWAL_GRACE_SECONDS)
+        expired = signer.issue(portal.member_id, "ru", admin=True, now=an_hour_ago)
+        long_gone = signer.issue(
+            portal.member_id, "ru", admin=True, now=an_hour_ago - RENEWAL_GRACE_SECONDS
+        )
         user_token = stack.emulator.frame_tokens(portal.member_id).access_token
         url = f"{stack.app_url}/app/api/token"
 
@@ -168,7 +173,9 @@ async def test_an_expired_page_token_is_renewed_with_the_users_bitrix24_token(
         renewed = await renew(expired, user_token)
         refused = [
             await renew(long_gone, user_token),
-            await renew(PageTokenSigner("other").issue(portal.member_id, "ru"), user_token),
+            await renew(
+                PageTokenSigner("other").issue(portal.member_id, "ru", admin=True), user_token
+            ),
             await renew(expired, "made-up"),
             await http.post(url, json={"auth_id": user_token}),
         ]
@@ -180,4 +187,5 @@ async def test_an_expired_page_token_is_renewed_with_the_users_bitrix24_token(
         )
         assert state.status_code == 200
         assert signer.verify(fresh).lang == "ru"
+        assert signer.verify(fresh).admin  # user 1 is the portal's administrator
         assert [r.status_code for r in refused] == [401, 401, 403, 401]

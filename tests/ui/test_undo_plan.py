@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 
 import pytest
 
@@ -76,11 +78,14 @@ def test_trial_and_undone_corrections_are_not_undoable() -> None:
 
 def test_a_page_token_names_its_portal_and_expires() -> None:
     signer = PageTokenSigner("key-one")
-    token = signer.issue("member-1", "ru", now=1000.0)
+    token = signer.issue("member-1", "ru", admin=True, now=1000.0)
 
     grant = signer.verify(token, now=1000.0 + PAGE_TOKEN_SECONDS - 1)
 
-    assert (grant.member_id, grant.lang) == ("member-1", "ru")
+    assert (grant.member_id, grant.lang, grant.admin) == ("member-1", "ru", True)
+    assert not signer.verify(
+        signer.issue("member-1", "ru", admin=False, now=1000.0), now=1000.0
+    ).admin
     with pytest.raises(InvalidPageToken, match="expired"):
         signer.verify(token, now=1000.0 + PAGE_TOKEN_SECONDS)
     with pytest.raises(InvalidPageToken, match="signature"):
@@ -88,3 +93,15 @@ def test_a_page_token_names_its_portal_and_expires() -> None:
     for garbage in ("", ".", "abc", "a.b", token + "x", "é.é"):
         with pytest.raises(InvalidPageToken):
             signer.verify(garbage, now=1000.0)
+
+
+def test_a_page_token_without_the_admin_claim_grants_no_admin() -> None:
+    # Tokens signed before the claim existed (still within their hour) may only read.
+    signer = PageTokenSigner("key-one")
+    legacy = json.dumps({"m": "member-1", "l": "en", "e": 2000}, separators=(",", ":")).encode()
+    encoded = base64.urlsafe_b64encode(legacy).rstrip(b"=").decode()
+    signature = base64.urlsafe_b64encode(signer._sign(legacy)).rstrip(b"=").decode()
+
+    grant = signer.verify(f"{encoded}.{signature}", now=1000.0)
+
+    assert grant.member_id == "member-1" and not grant.admin

@@ -6,6 +6,10 @@ Bitrix24 opens the app's main page with a POST (bitrix24-protocol.md §1, §9): 
 by itself: the caller is accepted when the APPLICATION_TOKEN matches the hash stored for that
 member_id, or else when the user's AUTH_ID works against the portal's *stored* client_endpoint
 (never a host named by the request).
+
+The APPLICATION_TOKEN names the portal, not the user: any employee who opens the app sends it.
+So whether the user may *change* anything is asked of the portal with the user's own AUTH_ID
+(`profile` → ADMIN, protocol §9); without a working AUTH_ID the page is read-only.
 """
 
 from __future__ import annotations
@@ -146,29 +150,55 @@ class _FrameUserLink:
         return None
 
 
-async def verify_frame(frame: FrameRequest, portal: Portal | None, bitrix: BitrixClient) -> Portal:
-    """The stored portal if the frame proves it comes from there; FrameRejected otherwise."""
+@dataclass(frozen=True)
+class FrameUser:
+    """A user the portal vouched for: their token worked, and the portal said if they admin it."""
+
+    id: str
+    admin: bool
+
+
+@dataclass(frozen=True)
+class FrameAccess:
+    """The verified frame: the stored portal, and whether its user may change the settings."""
+
+    portal: Portal
+    admin: bool
+
+
+async def verify_frame(
+    frame: FrameRequest, portal: Portal | None, bitrix: BitrixClient
+) -> FrameAccess:
+    """The stored portal if the frame proves it comes from there; FrameRejected otherwise.
+
+    Admin rights come only from the portal's answer about the frame's AUTH_ID: a matching
+    APPLICATION_TOKEN alone opens the page read-only.
+    """
     if portal is None or portal.state == "uninstalled":
         raise FrameRejected("the app is not installed on this portal")
-    if frame.application_token and application_token_matches(
-        frame.application_token, portal.application_token_hash
+    user = await frame_user(portal, frame.auth_id, bitrix) if frame.auth_id else None
+    if user is None and not (
+        frame.application_token
+        and application_token_matches(frame.application_token, portal.application_token_hash)
     ):
-        return portal
-    if frame.auth_id and await user_token_works(portal, frame.auth_id, bitrix):
-        return portal
-    raise FrameRejected("the frame data does not match the installed portal")
+        raise FrameRejected("the frame data does not match the installed portal")
+    return FrameAccess(portal, admin=user is not None and user.admin)
 
 
-async def user_token_works(portal: Portal, auth_id: str, bitrix: BitrixClient) -> bool:
-    """Whether `auth_id` is a live user token of this app on the portal (within the budget)."""
+async def frame_user(portal: Portal, auth_id: str, bitrix: BitrixClient) -> FrameUser | None:
+    """Who `auth_id` belongs to on the portal, or None: refused, or over the check budget."""
     bucket = AUTH_CHECKS.bucket_for(portal.member_id)
     if bucket is None:
         log.warning("frame AUTH_ID checks over budget", extra={"member_id": portal.member_id})
-        return False
-    # `profile` needs no scope and answers for any valid user token of this app (protocol §9).
+        return None
+    # `profile` needs no scope, answers for any valid user token of this app, and says whether
+    # the user is a portal administrator (ADMIN, protocol §9): one call for both questions.
     try:
         answer = await bitrix.call(_FrameUserLink(portal, auth_id, bucket), "profile")
     except BitrixError as error:
         log.info("frame AUTH_ID refused: %s", error.code, extra={"member_id": portal.member_id})
-        return False
-    return isinstance(answer, Mapping) and bool(answer.get("ID"))
+        return None
+    if not isinstance(answer, Mapping) or not answer.get("ID"):
+        return None
+    # Only a literal true counts: anything else the portal might send is not an admin.
+    return FrameUser(id=str(answer["ID"]), admin=answer.get("ADMIN") is True)

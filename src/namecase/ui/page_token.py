@@ -4,8 +4,9 @@ The page lives in a Bitrix24 iframe on another site, where browsers block third-
 So `/app` embeds a short-lived token in the page it renders, and the page's script sends it in
 the `Authorization` header of every API call. A cross-site form or image cannot set that header,
 which makes every state change CSRF-safe by construction. The token is an HMAC over
-`member_id`, language and expiry with a key derived from the first NAMECASE_SECRET_KEYS entry,
-so every replica that shares the keys accepts it and nothing is stored server-side.
+`member_id`, language, expiry and whether the user is a portal administrator (the only one who
+may change anything), with a key derived from the first NAMECASE_SECRET_KEYS entry, so every
+replica that shares the keys accepts it and nothing is stored server-side.
 """
 
 from __future__ import annotations
@@ -32,11 +33,15 @@ class InvalidPageToken(Exception):
 
 @dataclass(frozen=True)
 class PageGrant:
-    """What a valid token grants: this portal's settings, in this language, until `expires_at`."""
+    """What a valid token grants: this portal's page, in this language, until `expires_at`.
+
+    Everyone with a grant may read; only an `admin` grant may change settings, undo or backfill.
+    """
 
     member_id: str
     lang: Language
     expires_at: int
+    admin: bool
 
 
 class PageTokenSigner:
@@ -47,11 +52,13 @@ class PageTokenSigner:
         # a MAC key for data the browser sees.
         self._key = hmac.new(fernet_key.encode(), _PURPOSE, hashlib.sha256).digest()
 
-    def issue(self, member_id: str, lang: Language, now: float | None = None) -> str:
-        """A token for `member_id` valid for PAGE_TOKEN_SECONDS."""
+    def issue(
+        self, member_id: str, lang: Language, *, admin: bool, now: float | None = None
+    ) -> str:
+        """A token for `member_id` valid for PAGE_TOKEN_SECONDS; `admin` as the portal said."""
         expires_at = int((now if now is not None else time.time()) + PAGE_TOKEN_SECONDS)
         payload = json.dumps(
-            {"m": member_id, "l": lang, "e": expires_at}, separators=(",", ":")
+            {"m": member_id, "l": lang, "e": expires_at, "a": admin}, separators=(",", ":")
         ).encode()
         return f"{_b64(payload)}.{_b64(self._sign(payload))}"
 
@@ -67,7 +74,13 @@ class PageTokenSigner:
             raise InvalidPageToken("bad signature")
         try:
             claims = json.loads(payload)
-            grant = PageGrant(str(claims["m"]), language_of(str(claims["l"])), int(claims["e"]))
+            grant = PageGrant(
+                str(claims["m"]),
+                language_of(str(claims["l"])),
+                int(claims["e"]),
+                # A token without the claim (issued before it existed) is not an admin's.
+                admin=claims.get("a") is True,
+            )
         except (ValueError, KeyError, TypeError) as error:
             raise InvalidPageToken("malformed claims") from error
         if grant.expires_at + grace <= (now if now is not None else time.time()):

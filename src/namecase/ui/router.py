@@ -3,6 +3,7 @@
 The page is served only to a caller the stored portal vouches for (ui/frame.py), framed only by
 that portal (`Content-Security-Policy: frame-ancestors`), and authorizes its API calls with a
 signed token in a header (ui/page_token.py) — no cookies, so nothing for CSRF to ride on.
+Any user of the portal may read; only a portal administrator's token may change anything.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from namecase.portals.schemas import ALL_FIELDS
 from namecase.runtime import Runtime, RuntimeDep, SessionDep
 from namecase.settings import Settings
 from namecase.ui import service
-from namecase.ui.frame import FrameRejected, FrameRequest, user_token_works, verify_frame
+from namecase.ui.frame import FrameRejected, FrameRequest, frame_user, verify_frame
 from namecase.ui.page_token import (
     RENEWAL_GRACE_SECONDS,
     InvalidPageToken,
@@ -97,12 +98,13 @@ async def _open(
     try:
         frame = FrameRequest.from_fields(form, query)
         stored = await PortalRepository(session).get(frame.member_id)
-        portal = await verify_frame(frame, stored, runtime.bitrix)
+        access = await verify_frame(frame, stored, runtime.bitrix)
     except FrameRejected:
         return _forbidden(request, lang, status=403)
+    portal = access.portal
     lang = frame.language(portal)
     state = await service.page_state(session, portal)
-    token = _signer(runtime.settings).issue(portal.member_id, lang)
+    token = _signer(runtime.settings).issue(portal.member_id, lang, admin=access.admin)
     base = urlsplit(runtime.settings.public_url).path.rstrip("/")
     response = templates.TemplateResponse(
         request,
@@ -112,6 +114,7 @@ async def _open(
             "t": TEXT[lang],
             "state": state,
             "token": token,
+            "admin": access.admin,
             "base": base,
             "version": _STATIC_VERSION,
             "bx24_js_url": runtime.settings.bx24_js_url,
@@ -219,9 +222,23 @@ async def granted_portal(grant: GrantDep, session: SessionDep) -> Portal:
 
 
 PortalDep = Annotated[Portal, Depends(granted_portal)]
+
+
+async def administered_portal(grant: GrantDep, portal: PortalDep) -> Portal:
+    """The granted portal, when the page's user is its administrator (every change needs it)."""
+    if not grant.admin:
+        raise HTTPException(403, TEXT[grant.lang]["admin_only"])
+    return portal
+
+
+AdminPortalDep = Annotated[Portal, Depends(administered_portal)]
 _API_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing, forged or expired page token"},
     403: {"description": "the app is no longer installed"},
+}
+_CHANGE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_API_ERRORS,
+    403: {"description": "not a Bitrix24 administrator, or the app is no longer installed"},
 }
 
 
@@ -242,15 +259,17 @@ async def renew_token(
     """A page open longer than its token renews it with the user's BX24 token (BX24.getAuth).
 
     The old token names the portal (it may have expired within RENEWAL_GRACE_SECONDS); the
-    Bitrix24 token proves the user is still there, checked like a frame's AUTH_ID.
+    Bitrix24 token proves the user is still there, checked like a frame's AUTH_ID. Admin rights
+    come from that check alone, never from the old token: renewal cannot escalate.
     """
     grant = _grant_of(runtime, authorization, grace=RENEWAL_GRACE_SECONDS)
     portal = await PortalRepository(session).get(grant.member_id)
     if portal is None or portal.state == "uninstalled":
         raise HTTPException(403, "the app is not installed on this portal")
-    if not await user_token_works(portal, body.auth_id, runtime.bitrix):
+    user = await frame_user(portal, body.auth_id, runtime.bitrix)
+    if user is None:
         raise HTTPException(403, "the Bitrix24 token was refused")
-    token = _signer(runtime.settings).issue(portal.member_id, grant.lang)
+    token = _signer(runtime.settings).issue(portal.member_id, grant.lang, admin=user.admin)
     return PageTokenView(token=token, expires_at=_signer(runtime.settings).verify(token).expires_at)
 
 
@@ -260,9 +279,9 @@ async def read_state(portal: PortalDep, session: SessionDep) -> PageState:
     return await service.page_state(session, portal)
 
 
-@router.put("/app/api/settings", response_model=SettingsView, responses=_API_ERRORS)
+@router.put("/app/api/settings", response_model=SettingsView, responses=_CHANGE_ERRORS)
 async def write_settings(
-    form: SettingsForm, portal: PortalDep, session: SessionDep
+    form: SettingsForm, portal: AdminPortalDep, session: SessionDep
 ) -> SettingsView:
     """Save the whole settings form (validated; nothing is saved when any field is invalid)."""
     return service.save_settings(session, portal, form)
@@ -285,9 +304,11 @@ async def read_changes(
 @router.post(
     "/app/api/undo",
     response_model=UndoResult,
-    responses={**_API_ERRORS, 502: {"description": "the portal could not be read or written"}},
+    responses={**_CHANGE_ERRORS, 502: {"description": "the portal could not be read or written"}},
 )
-async def undo(body: UndoRequest, portal: PortalDep, runtime: RuntimeDep) -> Response | UndoResult:
+async def undo(
+    body: UndoRequest, portal: AdminPortalDep, runtime: RuntimeDep
+) -> Response | UndoResult:
     """Put the typed values back on the portal and keep them from being corrected again."""
     try:
         return await service.undo_changes(runtime, portal, body.ids)
@@ -305,10 +326,10 @@ async def read_backfill(portal: PortalDep, session: SessionDep) -> BackfillProgr
     "/app/api/backfill",
     response_model=BackfillProgress,
     status_code=202,
-    responses={**_API_ERRORS, 409: {"description": "off, or already running"}},
+    responses={**_CHANGE_ERRORS, 409: {"description": "off, or already running"}},
 )
 async def start_backfill(
-    grant: GrantDep, portal: PortalDep, session: SessionDep
+    grant: GrantDep, portal: AdminPortalDep, session: SessionDep
 ) -> Response | BackfillProgress:
     """Start "fix existing records" for the enabled entities; the worker does the rest."""
     try:

@@ -22,6 +22,9 @@ TEXT: Final[dict[Language, dict[str, str]]] = {
         "press “Fix existing records”.",
         "onboarding_5": "Not sure yet? Turn on “Trial mode”: the app only lists what it would "
         "change.",
+        "admin_only": "Only a Bitrix24 administrator can change these settings.",
+        "read_only": "Only a Bitrix24 administrator can change these settings, undo corrections "
+        "or fix existing records. You can look at them here.",
         "settings": "Settings",
         "enabled": "Correct names automatically",
         "entities": "Where",
@@ -95,6 +98,9 @@ TEXT: Final[dict[Language, dict[str, str]]] = {
         "«Исправить существующие записи».",
         "onboarding_5": "Хотите сначала посмотреть? Включите «Пробный режим»: приложение только "
         "покажет, что изменило бы.",
+        "admin_only": "Изменять эти настройки может только администратор Битрикс24.",
+        "read_only": "Изменять настройки, отменять исправления и исправлять существующие записи "
+        "может только администратор Битрикс24. Здесь их можно посмотреть.",
         "settings": "Настройки",
         "enabled": "Исправлять имена автоматически",
         "entities": "Где",

@@ -5,6 +5,9 @@
   "use strict";
 
   var base = meta("namecase-base");
+  /* Only a portal administrator's page may change anything; the server enforces it, the page
+     just does not offer what would be refused. */
+  var readOnly = meta("namecase-admin") !== "yes";
   var T = JSON.parse(document.getElementById("namecase-text").textContent);
   var lang = document.documentElement.lang || "en";
   var form = document.getElementById("settings");
@@ -153,12 +156,19 @@
         setStatus("save-status", T.saved, "ok");
       } else {
         applyForm(lastSaved);
-        setStatus("save-status", T.save_failed, "error");
+        setStatus("save-status", refusal(result) || T.save_failed, "error");
       }
     }).catch(function () { applyForm(lastSaved); });
   }
 
+  /* A 403 explains itself (e.g. only an administrator may change settings). */
+  function refusal(result) {
+    return result.status === 403 && result.data && typeof result.data.detail === "string"
+      ? result.data.detail : "";
+  }
+
   form.addEventListener("change", function () {
+    if (readOnly) { applyForm(lastSaved); return; }
     saving = saving.then(save);
   });
   form.addEventListener("submit", function (event) { event.preventDefault(); });
@@ -192,7 +202,7 @@
     box.type = "checkbox";
     box.className = "pick";
     box.value = String(change.id);
-    box.disabled = !change.can_undo;
+    box.disabled = readOnly || !change.can_undo;
     box.setAttribute("aria-label", T.undo + " " + change.after);
     cell(row, box);
     cell(row, new Date(change.created_at).toLocaleString(lang), "when");
@@ -205,14 +215,14 @@
     cell(row, diff, "change");
     cell(row, change.reasons.map(function (r) { return r.text; }).join(" "), "why");
     var action;
-    if (change.can_undo) {
+    if (change.can_undo && !readOnly) {
       action = document.createElement("button");
       action.type = "button";
       action.className = "undo";
       action.textContent = T.undo;
       action.addEventListener("click", function () { undo([change.id]); });
     } else {
-      action = span(change.undone_at ? T.undone : T.trial, "muted");
+      action = span(change.undone_at ? T.undone : (change.dry_run ? T.trial : ""), "muted");
     }
     cell(row, action);
     return row;
@@ -250,7 +260,7 @@
     setStatus("undo-status", "…", "");
     return api("POST", "undo", { ids: ids.slice(0, 50) }).then(function (result) {
       if (!result.ok) {
-        setStatus("undo-status", T.undo_failed, "error");
+        setStatus("undo-status", refusal(result) || T.undo_failed, "error");
         return;
       }
       var skipped = result.data.outcomes.length - result.data.undone;
@@ -290,7 +300,7 @@
         " " + T.scanned + ": " + scanned + " · " + T.queued + ": " + progress.queued +
         " · " + T.fixed + ": " + progress.fixed + " · " + T.pending + ": " + progress.pending;
     }
-    startButton.disabled = progress.state === "running";
+    startButton.disabled = readOnly || progress.state === "running";
   }
 
   function poll() {
@@ -321,9 +331,9 @@
       } else {
         document.getElementById("backfill-text").textContent =
           (result.data && result.data.detail) || T.error;
-        startButton.disabled = false;
+        startButton.disabled = readOnly;
       }
-    }).catch(function () { startButton.disabled = false; });
+    }).catch(function () { startButton.disabled = readOnly; });
   });
 
   /* --- start ------------------------------------------------------------------------------- */
