@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from sqlalchemy import select
@@ -22,7 +22,7 @@ from namecase.portals.service import options_of
 from namecase.ui.page_token import PAGE_TOKEN_SECONDS, PageTokenSigner
 from support.stack import Stack
 
-from .harness import page_stack
+from .harness import NOT_ADMIN, frame_request, page_stack
 
 try:
     from playwright.async_api import Browser, FrameLocator, Page, expect
@@ -38,11 +38,15 @@ ADMIN_TOKEN = "browser-admin-token"
 async def open_in_portal(
     page: Page, stack: Stack, portal: EmulatedPortal, lang: str
 ) -> FrameLocator:
-    """Open the portal page that frames the app, as a user clicking the app in the menu."""
+    """Open the portal page that frames the app, as the administrator clicking it in the menu.
+
+    The emulator's portal page frames the app with user 1's tokens: the portal's administrator.
+    """
     app = quote(f"{stack.app_url}/app", safe="")
     await page.goto(f"{stack.emulator.base_url}/{portal.domain}/?app={app}&lang={lang}")
     frame = page.frame_locator("iframe[name=b24frame]")
     await expect(frame.locator("h1")).to_be_visible()
+    await expect(frame.locator("#read-only")).to_have_count(0)
     return frame
 
 
@@ -194,3 +198,31 @@ async def test_the_page_works_when_the_bx24_library_cannot_load(
         async with stack.runtime.sessions() as session:
             (change,) = (await session.execute(select(Change))).scalars().all()
         assert change.undone_at is not None
+
+
+async def test_a_colleague_who_is_not_an_admin_sees_everything_but_can_change_nothing(
+    pg_database_url: str, browser: Browser, screenshots: Path
+) -> None:
+    async with page_stack(pg_database_url) as stack:
+        portal = await stack.installed_portal()
+        contact_id = await stack.emulator.user_add_contact(portal.member_id, {"NAME": "мАРИЯ"})
+        await stack.drain()
+        page = await browser.new_page(viewport=VIEWPORT)
+        query, form = frame_request(stack, portal, "en", NOT_ADMIN)
+
+        await page.goto(f"{stack.app_url}/app?{urlencode({**query, **form})}")
+
+        await expect(page.locator("#read-only")).to_contain_text(
+            "Only a Bitrix24 administrator can change these settings"
+        )
+        row = page.locator("#history-rows tr", has_text="мАРИЯ")
+        await expect(row).to_contain_text("Мария")
+        await expect(row.locator("button.undo")).to_have_count(0)
+        await expect(row.locator("input.pick")).to_be_disabled()
+        for control in ("#enabled", "#entity-lead", "#dry_run", "#backfill-start", "#select-all"):
+            await expect(page.locator(control)).to_be_disabled()
+        await page.screenshot(path=screenshots / "read-only-en.png", full_page=True)
+        async with stack.runtime.sessions() as session:
+            stored = await PortalRepository(session).get(portal.member_id)
+        assert stored is not None and options_of(stored).enabled
+        assert stack.emulator.contact(portal.member_id, contact_id)["NAME"] == "Мария"
