@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from namecase.events.models import InboxItem
@@ -121,3 +123,22 @@ async def test_items_of_an_entity_switched_off_meanwhile_are_not_written(
         await stack.drain()
         assert stack.emulator.lead(portal.member_id, lead)["NAME"] == "пЁТР"
         assert stack.emulator.stats(portal.member_id).calls_by_method["crm.lead.get"] == 0
+
+
+async def test_a_user_edit_made_while_we_read_is_not_overwritten(database_url: str) -> None:
+    async with running_stack(database_url) as stack:
+        portal = await stack.installed_portal()
+        contact_id = await stack.emulator.user_add_contact(portal.member_id, {"NAME": "иВАН"})
+        await stack.emulator.wait_deliveries_idle()
+        stack.emulator.faults(portal.member_id).latency = 0.6  # our read takes a while
+        unit = asyncio.create_task(stack.worker.run_once())
+        await asyncio.sleep(0.2)  # the read of "иВАН" is in flight
+        await stack.emulator.user_update_contact(portal.member_id, contact_id, {"NAME": "ЙОХАНН"})
+        await stack.emulator.wait_deliveries_idle()
+        await unit
+        stack.emulator.faults(portal.member_id).latency = 0.0
+        await stack.drain()
+        assert stack.emulator.contact(portal.member_id, contact_id)["NAME"] == "Йоханн"
+        assert (
+            stack.emulator.stats(portal.member_id).updates_per_record[("contact", contact_id)] == 1
+        )

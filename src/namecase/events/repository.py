@@ -250,6 +250,15 @@ class InboxRepository:
         value = (await self.session.execute(statement)).scalar_one_or_none()
         return _aware(value)
 
+    async def versions(self, ids: Sequence[int]) -> dict[int, int]:
+        """The current version of each given item that is still pending."""
+        if not ids:
+            return {}
+        statement = select(InboxItem.id, InboxItem.version).where(
+            InboxItem.id.in_(ids), InboxItem.state == "pending"
+        )
+        return {int(i): int(v) for i, v in await self.session.execute(statement)}
+
     async def give_up_pending(self, member_id: str, reason: str) -> int:
         """Mark every pending item of the portal dead with `reason`; returns how many."""
         return await self._end_pending(member_id, "dead", reason)

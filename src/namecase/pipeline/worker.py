@@ -352,6 +352,13 @@ class Worker:
             )
         to_write = [plan for plan in plans.values() if plan.changes]
         if to_write and not options.dry_run:
+            # A user edit that arrived since our read bumped its item: writing a value computed
+            # from the old read would overwrite that edit, so leave it for the next pass.
+            # (Bitrix24 has no compare-and-set; this narrows the window to the update's flight.)
+            async with self.runtime.sessions() as session:
+                current = await InboxRepository(session).versions([item.id for item in items])
+            edited = {i.entity_id for i in items if current.get(i.id, i.version) != i.version}
+            to_write = [plan for plan in to_write if plan.entity_id not in edited]
             written = await bitrix.batch(
                 link,
                 {
@@ -381,6 +388,8 @@ class Worker:
     ) -> None:
         now = utcnow()
         async with self.runtime.sessions() as session, session.begin():
+            if not await PortalRepository(session).still_active(portal.member_id):
+                return  # uninstalled (maybe CLEAN) meanwhile: write no history about it
             changes = ChangeRepository(session)
             for plan in written:
                 if plan.entity_id in failed:

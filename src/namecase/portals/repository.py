@@ -61,6 +61,14 @@ class PortalRepository:
             .values(client_endpoint=client_endpoint, domain=domain, updated_at=utcnow())
         )
 
+    async def still_active(self, member_id: str) -> bool:
+        """Is the portal active? Holds a share lock until the transaction ends (PostgreSQL), so
+        an uninstall with CLEAN waits for our writes or happens entirely before them."""
+        statement = (
+            select(Portal.state).where(Portal.member_id == member_id).with_for_update(read=True)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none() == "active"
+
     async def set_state(
         self, member_id: str, state: str, error: str | None, *, token_version: int | None = None
     ) -> None:
