@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from namecase.bitrix import ForbiddenEndpoint, origin_of, rest_endpoint
+from namecase.bitrix.endpoints import public_endpoint
 
 
 def test_origins_are_lower_cased_without_default_ports() -> None:
@@ -44,3 +45,25 @@ def test_plain_http_is_refused_unless_allowed() -> None:
 def test_urls_that_are_not_plain_rest_endpoints_are_refused(url: str) -> None:
     with pytest.raises(ForbiddenEndpoint):
         rest_endpoint(url, allow_http=True)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/rest/",
+        "https://10.0.0.5/rest/",
+        "https://192.168.1.1/rest/",
+        "https://169.254.169.254/rest/",
+        "https://[::1]/rest/",
+        "https://localhost/rest/",
+    ],
+)
+def test_a_redirect_to_a_non_public_address_is_refused(url: str) -> None:
+    with pytest.raises(ForbiddenEndpoint):
+        public_endpoint(url, allow_http=False)
+    assert public_endpoint(url, allow_http=True) == url  # the local emulator
+
+
+def test_a_redirect_to_a_public_name_is_accepted() -> None:
+    url = "https://renamed.bitrix24.ru/rest/"
+    assert public_endpoint(url, allow_http=False) == url

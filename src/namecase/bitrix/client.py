@@ -20,7 +20,7 @@ from typing import Any, Final, Protocol
 
 import httpx
 
-from namecase.bitrix.endpoints import origin_of, rest_endpoint
+from namecase.bitrix.endpoints import origin_of, public_endpoint, rest_endpoint
 from namecase.bitrix.errors import (
     BitrixError,
     ExpiredToken,
@@ -382,7 +382,9 @@ class BitrixClient:
             renamed = str(
                 target.copy_with(path=httpx.URL(endpoint).path, query=None, fragment=None)
             )
-        renamed = rest_endpoint(renamed, allow_http=self._allow_http)
+        renamed = public_endpoint(
+            rest_endpoint(renamed, allow_http=self._allow_http), allow_http=self._allow_http
+        )
         if renamed == endpoint:
             raise PortalUnavailable("", "redirect loop", status=response.status_code, method=method)
         return renamed

@@ -7,6 +7,7 @@ the local emulator (issue 5 item 6; bitrix24-protocol.md §4, §5).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 
@@ -43,6 +44,27 @@ def rest_endpoint(client_endpoint: str, *, allow_http: bool) -> str:
         raise ForbiddenEndpoint(description="a REST endpoint carries no query or fragment")
     text = str(parsed)
     return text if text.endswith("/") else text + "/"
+
+
+def public_endpoint(url: str, *, allow_http: bool) -> str:
+    """`url`, unless it names a loopback, private or link-local address (or localhost).
+
+    Used for the host a portal redirects us to: the stored endpoint was confirmed by the OAuth
+    server, a redirect target was not, and we re-send the access token there. With ALLOW_HTTP
+    (the local emulator on 127.0.0.1) any host is accepted.
+    """
+    if allow_http:
+        return url
+    host = _parse(url).host
+    if host == "localhost" or host.endswith(".localhost"):
+        raise ForbiddenEndpoint(description="a redirect to localhost is refused")
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return url  # a name, not an address literal
+    if not address.is_global:
+        raise ForbiddenEndpoint(description="a redirect to a non-public address is refused")
+    return url
 
 
 def _parse(url: str) -> httpx.URL:
