@@ -142,3 +142,17 @@ async def test_a_user_edit_made_while_we_read_is_not_overwritten(database_url: s
         assert (
             stack.emulator.stats(portal.member_id).updates_per_record[("contact", contact_id)] == 1
         )
+
+
+async def test_trial_mode_foresees_each_change_once(database_url: str) -> None:
+    async with running_stack(database_url) as stack:
+        portal = await stack.installed_portal()
+        await enable(stack, portal.member_id, dry_run=True)
+        contact_id = await stack.emulator.user_add_contact(portal.member_id, {"NAME": "ОЛЬГА"})
+        await stack.drain()
+        for _ in range(3):  # later edits of other fields, and sweeps, see the same NAME again
+            await stack.emulator.user_update_contact(portal.member_id, contact_id, {"POST": "x"})
+            await stack.drain()
+        async with stack.runtime.sessions() as session:
+            changes = (await session.execute(select(Change))).scalars().all()
+        assert [(c.field, c.before, c.after) for c in changes] == [("NAME", "ОЛЬГА", "Ольга")]

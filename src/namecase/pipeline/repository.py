@@ -167,6 +167,24 @@ class ChangeRepository:
             )
         )
 
+    async def already_foreseen(
+        self, member_id: str, entity_type: str, entity_id: int, field: str, before: str | None
+    ) -> bool:
+        """Did the latest trial-mode entry for this field already foresee changing `before`?"""
+        statement = (
+            select(Change.before, Change.dry_run)
+            .where(
+                Change.member_id == member_id,
+                Change.entity_type == entity_type,
+                Change.entity_id == entity_id,
+                Change.field == field,
+            )
+            .order_by(Change.id.desc())
+            .limit(1)
+        )
+        latest = (await self.session.execute(statement)).first()
+        return latest is not None and bool(latest.dry_run) and latest.before == before
+
     async def recent(
         self, member_id: str, limit: int = 50, before_id: int | None = None
     ) -> Sequence[Change]:

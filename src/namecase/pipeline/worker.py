@@ -395,6 +395,10 @@ class Worker:
                 if plan.entity_id in failed:
                     continue
                 for change in plan.changes:
+                    if dry_run and await changes.already_foreseen(
+                        portal.member_id, entity_type, plan.entity_id, change.field, change.before
+                    ):
+                        continue  # in trial mode the record stays as it is: say so once
                     changes.add(
                         Change(
                             member_id=portal.member_id,
