@@ -43,8 +43,8 @@ class EventDelivery:
         auth = form.get("auth")
         if not isinstance(auth, dict):
             raise MalformedEvent("no auth block")
-        member_id = _text(auth.get("member_id"))
-        token = _text(auth.get("application_token"))
+        member_id = _printable(auth.get("member_id"), "auth[member_id]")
+        token = _printable(auth.get("application_token"), "auth[application_token]")
         if not member_id or len(member_id) > 64 or not token or len(token) > 256:
             raise MalformedEvent("auth[member_id] and auth[application_token] are required")
         data = form.get("data") if isinstance(form.get("data"), dict) else {}
@@ -57,16 +57,25 @@ class EventDelivery:
             application_token=token,
             entity_type=entity_type,
             entity_id=entity_id,
-            server_endpoint=_text(auth.get("server_endpoint")),
-            refresh_token=_text(auth.get("refresh_token")),
-            domain=_text(auth.get("domain")),
-            language=_text(data.get("LANGUAGE_ID")),
+            server_endpoint=_printable(auth.get("server_endpoint"), "auth[server_endpoint]"),
+            refresh_token=_printable(auth.get("refresh_token"), "auth[refresh_token]"),
+            domain=_printable(auth.get("domain"), "auth[domain]"),
+            language=_printable(data.get("LANGUAGE_ID"), "data[LANGUAGE_ID]"),
             clean=_text(data.get("CLEAN")) in ("1", "Y", "true"),
         )
 
 
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _printable(value: object, name: str) -> str:
+    # A NUL or other control character is never in a real delivery, and PostgreSQL refuses NUL
+    # in text: refuse it here (400) instead of failing in the database (500).
+    text = _text(value)
+    if not text.isprintable():
+        raise MalformedEvent(f"{name} holds control characters")
+    return text
 
 
 def _entity_id(data: dict[str, Any]) -> int:
