@@ -99,6 +99,46 @@ async def enqueue_on_postgres(
     )
 
 
+# The same group insert on SQLite, through the aiosqlite connection: two statements and a commit
+# (three hops to its thread) instead of the ORM's. Timestamps are written exactly as SQLAlchemy
+# writes UTCDateTime on SQLite (naive UTC text, microseconds), so they compare as before.
+_SQLITE_INBOX_INSERT = """
+INSERT INTO inbox (member_id, entity_type, entity_id, source, state, version, attempts,
+                   next_attempt_at, received_at, updated_at)
+VALUES (?, ?, ?, ?, 'pending', ?, 0, ?, ?, ?)
+ON CONFLICT (member_id, entity_type, entity_id) WHERE state = 'pending'
+DO UPDATE SET version = inbox.version + excluded.version, updated_at = excluded.updated_at
+"""
+_SQLITE_QUEUE_UPSERT = """
+INSERT INTO portal_queue (member_id, due_at, bucket, failures, wakeups)
+VALUES (?, ?, '{}', 0, 1)
+ON CONFLICT (member_id) DO UPDATE
+SET due_at = min(portal_queue.due_at, excluded.due_at), wakeups = portal_queue.wakeups + 1
+"""
+
+
+def _sqlite_time(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+async def enqueue_on_sqlite(
+    connection: Any, items: Iterable[Enqueued], now: dt.datetime, window: dt.timedelta
+) -> None:
+    """`InboxRepository.enqueue` for the /events hot path, on a raw aiosqlite connection."""
+    rows = fold_repeats(items)
+    if not rows:
+        return
+    stamp = _sqlite_time(now)
+    await connection.executemany(
+        _SQLITE_INBOX_INSERT,
+        [(*key, source, count, stamp, stamp, stamp) for key, source, count in rows],
+    )
+    due = _sqlite_time(now + window)
+    members = sorted({key[0] for key, _, _ in rows})
+    await connection.executemany(_SQLITE_QUEUE_UPSERT, [(member, due) for member in members])
+    await connection.commit()
+
+
 class InboxRepository:
     """Enqueue, read and settle inbox items; every query is scoped to one portal."""
 

@@ -14,14 +14,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from namecase.db import utcnow
-from namecase.events.repository import Enqueued, InboxRepository, enqueue_on_postgres
+from namecase.events.repository import (
+    Enqueued,
+    InboxRepository,
+    enqueue_on_postgres,
+    enqueue_on_sqlite,
+)
 from namecase.portals.crypto import application_token_matches
 from namecase.portals.repository import PortalRepository
 from namecase.portals.schemas import PortalOptions
@@ -99,6 +105,13 @@ class PortalDirectory:
         return entry
 
 
+RawGroupInsert = Callable[[Any, list[Enqueued], dt.datetime, dt.timedelta], Awaitable[None]]
+_RAW_GROUP_INSERTS: dict[tuple[str, str], RawGroupInsert] = {
+    ("postgresql", "asyncpg"): enqueue_on_postgres,
+    ("sqlite", "aiosqlite"): enqueue_on_sqlite,
+}
+
+
 class GroupInsertFailed(Exception):
     """The raw PostgreSQL group insert failed (deadlock, lost connection, …); it is retried."""
 
@@ -119,13 +132,14 @@ class InboxWriter:
         self._queue: list[tuple[Enqueued, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         bind = sessions.kw.get("bind")
-        self._engine: AsyncEngine | None = (
-            bind
-            if isinstance(bind, AsyncEngine)
-            and bind.dialect.name == "postgresql"
-            and bind.dialect.driver == "asyncpg"
-            else None
-        )
+        engine = bind if isinstance(bind, AsyncEngine) else None
+        dialect = (engine.dialect.name, engine.dialect.driver) if engine else None
+        self._engine = engine
+        self._raw = _RAW_GROUP_INSERTS.get(dialect) if dialect else None
+        # Held while the writer has work: a pool checkout with pre-ping costs more round trips
+        # (BEGIN; SELECT; ROLLBACK on asyncpg) than the group insert itself.
+        self._connection: AsyncConnection | None = None
+        self._driver: Any = None
 
     async def write(self, item: Enqueued) -> None:
         """Return once `item` is committed; raise if its transaction failed."""
@@ -136,27 +150,39 @@ class InboxWriter:
         await future
 
     async def _drain(self) -> None:
+        # The outer loop: items queued while the connection was being returned to the pool
+        # found this writer still running, so it must look at the queue again.
         while self._queue:
-            group = self._queue[: self._max_group]
-            del self._queue[: self._max_group]
             try:
-                await self._commit([item for item, _ in group])
-            except Exception as error:
-                for _, future in group:
-                    if not future.done():
-                        future.set_exception(error)
-            else:
-                for _, future in group:
-                    if not future.done():
-                        future.set_result(None)
+                while self._queue:
+                    await self._commit_group()
+            finally:
+                # Back to the pool as soon as the queue is empty: nothing is held while idle.
+                connection, self._connection, self._driver = self._connection, None, None
+                if connection is not None:
+                    await connection.close()
+
+    async def _commit_group(self) -> None:
+        group = self._queue[: self._max_group]
+        del self._queue[: self._max_group]
+        try:
+            await self._commit([item for item, _ in group])
+        except Exception as error:
+            for _, future in group:
+                if not future.done():
+                    future.set_exception(error)
+        else:
+            for _, future in group:
+                if not future.done():
+                    future.set_result(None)
 
     async def _commit(self, items: list[Enqueued]) -> None:
         # A deadlock or serialization failure rolls the whole group back; the insert is
         # idempotent (a repeat only bumps the version), so trying again is safe.
         for attempt in range(1, RETRIES + 1):
             try:
-                if self._engine is not None:
-                    await self._commit_on_postgres(self._engine, items)
+                if self._engine is not None and self._raw is not None:
+                    await self._commit_raw(self._engine, self._raw, items)
                 else:
                     async with self._sessions() as session, session.begin():
                         await InboxRepository(session).enqueue(items, window=self._window)
@@ -166,13 +192,18 @@ class InboxWriter:
                     raise
                 await asyncio.sleep(0.01 * attempt)
 
-    async def _commit_on_postgres(self, engine: AsyncEngine, items: list[Enqueued]) -> None:
+    async def _commit_raw(
+        self, engine: AsyncEngine, insert: RawGroupInsert, items: list[Enqueued]
+    ) -> None:
         # The pool's connection, used raw: the ORM and SQLAlchemy's per-row parameter handling
         # cost more CPU than the whole rest of an /events request (bench/ingest.py).
-        async with engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            try:
-                await enqueue_on_postgres(raw.driver_connection, items, utcnow(), self._window)
-            except Exception as error:
-                await connection.invalidate()  # its state is unknown: never hand it out again
-                raise GroupInsertFailed(f"{type(error).__name__}: {error}") from error
+        if self._connection is None:
+            self._connection = await engine.connect()
+            self._driver = (await self._connection.get_raw_connection()).driver_connection
+        try:
+            await insert(self._driver, items, utcnow(), self._window)
+        except Exception as error:
+            connection, self._connection, self._driver = self._connection, None, None
+            await connection.invalidate()  # its state is unknown: never hand it out again
+            await connection.close()
+            raise GroupInsertFailed(f"{type(error).__name__}: {error}") from error
