@@ -91,7 +91,7 @@ async def schemathesis(
         "test_cases": int(generated.group(1)) if generated else None,
         "unique_failures": int(counts.group(3)) if counts else 0,
         "failure_kinds": sorted(set(re.findall(r"(ST\d+ [^:\n]+):", text))),
-        "server_errors": text.lower().count("server error"),
+        "server_errors": len(re.findall(r"- ST101 Server error", text)),
         "output": text,
     }
 
