@@ -24,6 +24,7 @@ import asyncio
 import re
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,10 @@ async def schemathesis(
     if header:
         command += ["--header", header]
     process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        *command,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=tempfile.gettempdir(),  # it keeps a .schemathesis/ folder in its working directory
     )
     output, _ = await process.communicate()
     text = output.decode(errors="replace")

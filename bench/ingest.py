@@ -82,12 +82,16 @@ async def load(spec: dict[str, Any]) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(spec, handle)
     process = await asyncio.create_subprocess_exec(
-        PYTHON, str(LOADGEN), handle.name, stdout=asyncio.subprocess.PIPE
+        PYTHON,
+        str(LOADGEN),
+        handle.name,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
-    out, _ = await process.communicate()
+    out, err = await process.communicate()
     os.unlink(handle.name)
     if process.returncode != 0:
-        raise RuntimeError(f"load generator failed ({process.returncode})")
+        raise RuntimeError(f"load generator failed ({process.returncode}):\n{err.decode()}")
     result: dict[str, Any] = json.loads(out)
     return result
 

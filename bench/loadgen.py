@@ -147,7 +147,9 @@ class LoadRun:
         self.started = time.perf_counter()
         self.measure_from = self.started + float(spec.get("warmup", 0.0))
         self.deadline = self.measure_from + float(spec["duration"])
-        self.idle: list[Connection] = []
+        # First in, first out: every connection stays busy, so none idles past the server's
+        # keep-alive timeout (uvicorn closes a connection after 5 s without a request).
+        self.idle: deque[Connection] = deque()
         self.backlog: deque[float] = deque()  # scheduled times of requests not yet sent
         self.done = asyncio.Event()
         self.open_loop = spec["mode"] == "open"
@@ -198,7 +200,7 @@ class LoadRun:
 
     async def open(self) -> None:
         connections = await self.connect(int(self.spec["connections"]))
-        self.idle = list(connections)
+        self.idle = deque(connections)
         rate = float(self.spec["rate"])
         total = int(rate * (self.deadline - self.started))
         begin = time.perf_counter()
@@ -210,7 +212,7 @@ class LoadRun:
             if delay > 0:
                 await asyncio.sleep(delay)
             if self.idle:
-                self.send(self.idle.pop(), scheduled)
+                self.send(self.idle.popleft(), scheduled)
             else:
                 self.backlog.append(scheduled)
         await self.finish(connections)
