@@ -17,7 +17,14 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from namecase.bitrix import Credentials, LeakyBucket, OAuthClient, PortalDisabled, TokenGrant
+from namecase.bitrix import (
+    Credentials,
+    InvalidAuth,
+    LeakyBucket,
+    OAuthClient,
+    PortalDisabled,
+    TokenGrant,
+)
 from namecase.db import utcnow
 from namecase.metrics import TOKEN_REFRESHES
 from namecase.portals.crypto import TokenCipher
@@ -189,3 +196,37 @@ def domain_of(client_endpoint: str) -> str:
     if len(segments) >= 2 and segments[-1] == "rest":
         return segments[-2]
     return parts.netloc
+
+
+class ReadOnlyLink:
+    """A PortalLink with fixed credentials that are never refreshed, stored or reported.
+
+    For one question asked with tokens that are not the portal's stored pair: the install's
+    freshly confirmed tokens (before anything is stored), or a frame user's AUTH_ID. An error
+    with them never changes the portal's state.
+    """
+
+    def __init__(self, member_id: str, credentials: Credentials, bucket: LeakyBucket) -> None:
+        self._member_id = member_id
+        self._credentials = credentials
+        self._bucket = bucket
+
+    @property
+    def member_id(self) -> str:
+        return self._member_id
+
+    @property
+    def bucket(self) -> LeakyBucket:
+        return self._bucket
+
+    async def credentials(self) -> Credentials:
+        return self._credentials
+
+    async def refresh(self, stale: Credentials) -> Credentials:
+        raise InvalidAuth("expired_token", "these tokens are not refreshed")
+
+    async def moved(self, new_client_endpoint: str) -> None:
+        return None  # renames are stored by the portal's own link
+
+    async def disabled(self, error: PortalDisabled) -> None:
+        return None

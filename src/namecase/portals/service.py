@@ -32,7 +32,13 @@ from namecase.bitrix import (
 )
 from namecase.db import utcnow
 from namecase.portals.crypto import TokenCipher, application_token_matches, hash_application_token
-from namecase.portals.link import RefreshLocks, StoredPortalLink, domain_of, store_grant
+from namecase.portals.link import (
+    ReadOnlyLink,
+    RefreshLocks,
+    StoredPortalLink,
+    domain_of,
+    store_grant,
+)
 from namecase.portals.models import Portal
 from namecase.portals.repository import PortalRepository
 from namecase.portals.schemas import PortalOptions, RestCallRecord
@@ -145,7 +151,11 @@ class PortalService:
         check any of them could re-install the app with an application_token of their choosing
         and so make the portal's real events fail the token check.
         """
-        link = _GrantLink(grant)
+        link = ReadOnlyLink(
+            grant.member_id,
+            Credentials(grant.client_endpoint, grant.access_token),
+            LeakyBucket.for_portal(),
+        )
         try:
             is_admin = await self._bitrix.call(link, "user.admin")
         except PortalUnavailable as error:
@@ -272,34 +282,6 @@ class PortalService:
         async with self._sessions() as session:
             rows = await PortalRepository(session).recent_calls(member_id, limit)
             return [RestCallRecord.model_validate(row) for row in rows]
-
-
-class _GrantLink:
-    """A PortalLink for tokens just confirmed by the OAuth server, before anything is stored."""
-
-    def __init__(self, grant: TokenGrant) -> None:
-        self._grant = grant
-        self._bucket = LeakyBucket.for_portal()
-
-    @property
-    def member_id(self) -> str:
-        return self._grant.member_id
-
-    @property
-    def bucket(self) -> LeakyBucket:
-        return self._bucket
-
-    async def credentials(self) -> Credentials:
-        return Credentials(self._grant.client_endpoint, self._grant.access_token)
-
-    async def refresh(self, stale: Credentials) -> Credentials:
-        raise InvalidAuth("expired_token", "fresh tokens expired during the install")
-
-    async def moved(self, new_client_endpoint: str) -> None:
-        return None
-
-    async def disabled(self, error: PortalDisabled) -> None:
-        return None
 
 
 def _means_already_bound(error: BitrixError) -> bool:

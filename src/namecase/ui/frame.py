@@ -27,12 +27,11 @@ from namecase.bitrix import (
     BitrixClient,
     BitrixError,
     Credentials,
-    InvalidAuth,
     LeakyBucket,
-    PortalDisabled,
 )
 from namecase.i18n import Language, language_of
 from namecase.portals.crypto import application_token_matches
+from namecase.portals.link import ReadOnlyLink
 from namecase.portals.models import Portal
 
 log = logging.getLogger(__name__)
@@ -117,39 +116,6 @@ class AuthCheckBudget:
 AUTH_CHECKS = AuthCheckBudget()
 
 
-@dataclass
-class _FrameUserLink:
-    """A PortalLink that calls the stored portal with the frame user's token, read-only.
-
-    The user's token is never refreshed or stored, and an error with it never changes the
-    portal's state: it only tells whether this user is who the frame says.
-    """
-
-    portal: Portal
-    auth_id: str
-    _bucket: LeakyBucket
-
-    @property
-    def member_id(self) -> str:
-        return self.portal.member_id
-
-    @property
-    def bucket(self) -> LeakyBucket:
-        return self._bucket
-
-    async def credentials(self) -> Credentials:
-        return Credentials(self.portal.client_endpoint, self.auth_id)
-
-    async def refresh(self, stale: Credentials) -> Credentials:
-        raise InvalidAuth("expired_token", "the frame's AUTH_ID has expired")
-
-    async def moved(self, new_client_endpoint: str) -> None:
-        return None  # the worker's link stores renames; this one only asks a question
-
-    async def disabled(self, error: PortalDisabled) -> None:
-        return None
-
-
 @dataclass(frozen=True)
 class FrameUser:
     """A user the portal vouched for: their token worked, and the portal said if they admin it."""
@@ -194,7 +160,10 @@ async def frame_user(portal: Portal, auth_id: str, bitrix: BitrixClient) -> Fram
     # `profile` needs no scope, answers for any valid user token of this app, and says whether
     # the user is a portal administrator (ADMIN, protocol §9): one call for both questions.
     try:
-        answer = await bitrix.call(_FrameUserLink(portal, auth_id, bucket), "profile")
+        answer = await bitrix.call(
+            ReadOnlyLink(portal.member_id, Credentials(portal.client_endpoint, auth_id), bucket),
+            "profile",
+        )
     except BitrixError as error:
         log.info("frame AUTH_ID refused: %s", error.code, extra={"member_id": portal.member_id})
         return None
