@@ -18,12 +18,22 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./namecase.db"
 DEFAULT_OAUTH_SERVERS = ("https://oauth.bitrix.info", "https://oauth.bitrix24.tech")
+# A bearer token guessed or copied from .env.example opens every portal's status page.
+ADMIN_TOKEN_MIN_LENGTH = 24
+EXAMPLE_ADMIN_TOKENS = frozenset({"change-me-too", "change-me"})
 
 
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
     return value
+
+
+def _shown(url: str) -> str:
+    """A URL for an error message: without user and password, should it carry them."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=host).geturl()
 
 
 def origin_of(url: str) -> str:
@@ -35,8 +45,14 @@ def origin_of(url: str) -> str:
 class Settings(BaseSettings):
     """All settings of the service (DESIGN.md §3)."""
 
+    # hide_input_in_errors: pydantic would otherwise print the offending value (a secret key, the
+    # client secret, a database URL with its password) in the error shown at start.
     model_config = SettingsConfigDict(
-        env_prefix="NAMECASE_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="NAMECASE_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,
     )
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -70,7 +86,7 @@ class Settings(BaseSettings):
         for server in servers:
             parts = urlsplit(server)
             if parts.scheme not in ("https", "http") or not parts.netloc:
-                raise ValueError(f"OAUTH_SERVERS entry {server!r} is not an http(s) origin")
+                raise ValueError(f"OAUTH_SERVERS entry {_shown(server)!r} is not an http(s) origin")
         return tuple(origin_of(server) for server in servers)
 
     @field_validator("secret_keys")
@@ -88,12 +104,26 @@ class Settings(BaseSettings):
                 ) from error
         return keys
 
+    @field_validator("admin_token")
+    @classmethod
+    def _strong_admin_token(cls, token: str | None) -> str | None:
+        if token is None or token == "":
+            return None  # unset: the admin surface does not exist
+        if token.strip() in EXAMPLE_ADMIN_TOKENS:
+            raise ValueError("ADMIN_TOKEN is the example value from .env.example; generate one")
+        if len(token) < ADMIN_TOKEN_MIN_LENGTH:
+            raise ValueError(
+                f"ADMIN_TOKEN is shorter than {ADMIN_TOKEN_MIN_LENGTH} characters; generate one "
+                "with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return token
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, url: str) -> str:
         parts = urlsplit(url)
         if parts.scheme not in ("https", "http") or not parts.netloc:
-            raise ValueError(f"PUBLIC_URL {url!r} must be an absolute http(s) URL")
+            raise ValueError(f"PUBLIC_URL {_shown(url)!r} must be an absolute http(s) URL")
         return url.rstrip("/")
 
     @model_validator(mode="after")
@@ -101,7 +131,7 @@ class Settings(BaseSettings):
         plain = [server for server in self.oauth_servers if server.startswith("http://")]
         if plain and not self.allow_http:
             raise ValueError(
-                f"OAUTH_SERVERS {plain} use http://; "
+                f"OAUTH_SERVERS {[_shown(server) for server in plain]} use http://; "
                 "set NAMECASE_ALLOW_HTTP=true (local emulator only)"
             )
         return self

@@ -32,7 +32,7 @@ except ImportError:  # only off CI: there the browser tests must run (see confte
     pytest.skip("playwright is not installed (pip install -e '.[dev]')", allow_module_level=True)
 
 VIEWPORT = {"width": 1280, "height": 1800}
-ADMIN_TOKEN = "browser-admin-token"
+ADMIN_TOKEN = "browser-admin-token-0123456789"
 
 
 async def open_in_portal(
