@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from namecase.bitrix import BitrixClient, LeakyBucket, OAuthClient
+from namecase.bitrix.transport import portal_http_client
 from namecase.emulator import Emulator, serve_emulator
 from support.servers import serve
 
@@ -53,7 +54,10 @@ def wire() -> Wire:
 
 @pytest.fixture
 async def http(wire: Wire) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(event_hooks={"request": [wire.record]}) as client:
+    # The production client: every connection checked by the endpoint guard (loopback allowed,
+    # as NAMECASE_ALLOW_HTTP does for the emulator).
+    async with portal_http_client(allow_loopback=True) as client:
+        client.event_hooks["request"].append(wire.record)
         yield client
 
 

@@ -12,7 +12,7 @@ from namecase.bitrix.client import (
     PortalLink,
     RestCall,
 )
-from namecase.bitrix.endpoints import oauth_origin, origin_of, rest_endpoint
+from namecase.bitrix.endpoints import EndpointGuard, oauth_origin, origin_of, rest_endpoint
 from namecase.bitrix.errors import (
     AccessDenied,
     BitrixError,
@@ -35,6 +35,7 @@ from namecase.bitrix.forms import FormError, FormTooLarge, encode_php_form, pars
 from namecase.bitrix.oauth import OAuthClient, TokenGrant
 from namecase.bitrix.rate import LeakyBucket
 from namecase.bitrix.redaction import mask_secrets, redact
+from namecase.bitrix.transport import portal_http_client
 
 __all__ = [
     "MAX_BATCH",
@@ -43,6 +44,7 @@ __all__ = [
     "BitrixClient",
     "BitrixError",
     "Credentials",
+    "EndpointGuard",
     "ExpiredToken",
     "ForbiddenEndpoint",
     "FormError",
@@ -70,6 +72,7 @@ __all__ = [
     "oauth_origin",
     "origin_of",
     "parse_php_form",
+    "portal_http_client",
     "redact",
     "rest_endpoint",
 ]

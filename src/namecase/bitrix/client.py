@@ -20,10 +20,11 @@ from typing import Any, Final, Protocol
 
 import httpx
 
-from namecase.bitrix.endpoints import origin_of, public_endpoint, rest_endpoint
+from namecase.bitrix.endpoints import origin_of, rest_endpoint
 from namecase.bitrix.errors import (
     BitrixError,
     ExpiredToken,
+    ForbiddenEndpoint,
     OperationTimeLimit,
     PortalDisabled,
     PortalUnavailable,
@@ -327,8 +328,16 @@ class BitrixClient:
                 follow_redirects=False,
                 timeout=self._request_timeout,
             )
-        except httpx.TransportError as exc:
-            code = "TIMEOUT" if isinstance(exc, httpx.TimeoutException) else "CONNECTION_ERROR"
+        except (httpx.TransportError, ForbiddenEndpoint) as exc:
+            # ForbiddenEndpoint: the guarded transport (bitrix/transport.py) found the host
+            # resolving to an address of ours; nothing was sent.
+            code = (
+                "FORBIDDEN_ENDPOINT"
+                if isinstance(exc, ForbiddenEndpoint)
+                else "TIMEOUT"
+                if isinstance(exc, httpx.TimeoutException)
+                else "CONNECTION_ERROR"
+            )
             await self._record(
                 RestCall(
                     link.member_id,
@@ -341,6 +350,8 @@ class BitrixClient:
                     started_at,
                 )
             )
+            if isinstance(exc, ForbiddenEndpoint):
+                raise
             raise PortalUnavailable(code, type(exc).__name__, method=method) from exc
         body = _json_or_none(response)
         await self._record(
@@ -382,9 +393,9 @@ class BitrixClient:
             renamed = str(
                 target.copy_with(path=httpx.URL(endpoint).path, query=None, fragment=None)
             )
-        renamed = public_endpoint(
-            rest_endpoint(renamed, allow_http=self._allow_http), allow_http=self._allow_http
-        )
+        # The stored endpoint was confirmed by the OAuth server, a redirect target was not, and
+        # the token is re-sent there: its host form is checked here, its addresses on connect.
+        renamed = rest_endpoint(renamed, allow_http=self._allow_http)
         if renamed == endpoint:
             raise PortalUnavailable("", "redirect loop", status=response.status_code, method=method)
         return renamed

@@ -1,23 +1,45 @@
-"""Which hosts we may talk to: the checks run before any request leaves the process.
+"""Which hosts we may talk to: the one place that decides, before and while a request leaves.
 
 The client secret goes only to allow-listed OAuth servers, the access token only to the portal's
 stored (OAuth-confirmed) client_endpoint, and both only over https unless explicitly allowed for
-the local emulator (issue 5 item 6; bitrix24-protocol.md §4, §5).
+the local emulator (issue 5 item 6; bitrix24-protocol.md §4, §5). Neither may reach a host of
+ours: a portal's endpoint, or the target of its 302 (which the OAuth server never confirmed,
+settings/how-to-call-rest-api/change-domen.md), could name a loopback, private or metadata
+address, and we would send it our access token (issue 14 item 3). So:
+
+- the *form* of a host is checked wherever a URL is accepted (`rest_endpoint`, `oauth_origin`):
+  address literals must be public and written canonically — `2130706433`, `127.1`, `0x7f000001`
+  are all 127.0.0.1 to the system resolver;
+- the *addresses* a name resolves to are checked by `EndpointGuard` when a connection is opened
+  (bitrix/transport.py), and the connection goes to the address that was checked, so a DNS answer
+  cannot change between the check and the call.
+
+ALLOW_HTTP (the local emulator) allows loopback addresses, and only those.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import re
-from collections.abc import Iterable
+import socket
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import httpx
 
 from namecase.bitrix.errors import ForbiddenEndpoint
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# host, port → the addresses the name resolves to (as text); tests inject their own answers.
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # A DNS name (IDNA-encoded by httpx) or an IP literal; httpx itself accepts "a%20b" as a host.
 _HOST = re.compile(r"[a-z0-9._-]+|[0-9a-f:.]+", re.IGNORECASE)
+# WHATWG URL: a host whose last label is a number (decimal, 0x-hex or 0-octal) is an IPv4
+# address, and inet_aton() reads it the same way, whatever the other labels look like.
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*", re.IGNORECASE)
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the last 32 bits are an IPv4 address
 
 
 def origin_of(url: str) -> str:
@@ -33,6 +55,7 @@ def oauth_origin(server_endpoint: str, *, allowed: Iterable[str], allow_http: bo
     _require_scheme(origin, allow_http=allow_http)
     if origin not in {origin_of(entry) for entry in allowed}:
         raise ForbiddenEndpoint(description=f"OAuth server {origin} is not in OAUTH_SERVERS")
+    _require_host_form(_parse(origin), allow_loopback=allow_http)
     return origin
 
 
@@ -42,29 +65,131 @@ def rest_endpoint(client_endpoint: str, *, allow_http: bool) -> str:
     _require_scheme(client_endpoint, allow_http=allow_http)
     if parsed.query or parsed.fragment:
         raise ForbiddenEndpoint(description="a REST endpoint carries no query or fragment")
+    _require_host_form(parsed, allow_loopback=allow_http)
     text = str(parsed)
     return text if text.endswith("/") else text + "/"
 
 
-def public_endpoint(url: str, *, allow_http: bool) -> str:
-    """`url`, unless it names a loopback, private or link-local address (or localhost).
+def host_refusal(host: str, *, allow_loopback: bool) -> str | None:
+    """Why ``host`` (ASCII, as in a URL, IPv6 without brackets) may not be called, or None.
 
-    Used for the host a portal redirects us to: the stored endpoint was confirmed by the OAuth
-    server, a redirect target was not, and we re-send the access token there. With ALLOW_HTTP
-    (the local emulator on 127.0.0.1) any host is accepted.
+    Looks at the text only: names are judged by what they resolve to (`EndpointGuard`).
     """
-    if allow_http:
-        return url
-    host = _parse(url).host
-    if host == "localhost" or host.endswith(".localhost"):
-        raise ForbiddenEndpoint(description="a redirect to localhost is refused")
+    name = host.lower()
+    if name in ("localhost", "localhost.") or name.rstrip(".").endswith(".localhost"):
+        return None if allow_loopback else "localhost is refused"
+    literal = _literal(name)
+    if literal is not None:
+        return address_refusal(literal, allow_loopback=allow_loopback)
+    if ":" in name or "%" in name:
+        return "not a valid IPv6 address"
+    if _NUMERIC_LABEL.fullmatch(name.rstrip(".").rpartition(".")[2]):
+        return "an IPv4 address must be written as four decimal numbers"
+    return None
+
+
+def address_refusal(address: IPAddress, *, allow_loopback: bool) -> str | None:
+    """Why we may not connect to ``address``, or None for a publicly routed one."""
+    kind = _refused_kind(address, allow_loopback=allow_loopback)
+    return None if kind is None else f"{kind} address is refused"
+
+
+def _refused_kind(address: IPAddress, *, allow_loopback: bool) -> str | None:
+    embedded = _embedded_ipv4(address)
+    if embedded is not None:
+        return _refused_kind(embedded, allow_loopback=allow_loopback)
+    if address.is_loopback:
+        return None if allow_loopback else "a loopback"
+    for refused, kind in (
+        (address.is_unspecified, "an unspecified"),
+        (address.is_link_local, "a link-local"),
+        (address.is_multicast, "a multicast"),
+        (address.is_private, "a private"),
+        (address.is_reserved, "a reserved"),
+        (not address.is_global, "a non-public"),
+    ):
+        if refused:
+            return kind
+    return None
+
+
+class EndpointGuard:
+    """Resolves a host and checks every address it names before anything connects to it."""
+
+    def __init__(self, *, allow_loopback: bool, resolver: Resolver | None = None) -> None:
+        self.allow_loopback = allow_loopback
+        self._resolve = resolver or system_resolver
+
+    async def addresses(self, host: str, port: int) -> list[str]:
+        """The checked addresses of ``host``, in the resolver's order; connect to these only.
+
+        Raises ForbiddenEndpoint when the host's form or any of its addresses is refused (one
+        bad answer among good ones refuses all: the connection could pick it), OSError when the
+        name does not resolve.
+        """
+        refusal = host_refusal(host, allow_loopback=self.allow_loopback)
+        if refusal is not None:
+            raise ForbiddenEndpoint(description=f"{host[:100]}: {refusal}")
+        literal = _literal(host.lower())
+        if literal is not None:
+            return [str(literal)]
+        checked: list[str] = []
+        for answer in await self._resolve(host, port):
+            address = _literal(answer.partition("%")[0])
+            kind = (
+                "an unreadable"
+                if address is None
+                else _refused_kind(address, allow_loopback=self.allow_loopback)
+            )
+            if kind is not None:
+                raise ForbiddenEndpoint(description=f"{host[:100]} resolves to {kind} address")
+            if str(address) not in checked:
+                checked.append(str(address))
+        if not checked:
+            raise OSError(f"{host[:100]} has no address")
+        return checked
+
+    async def check(self, url: str) -> None:
+        """Refuse ``url`` unless its host resolves to addresses we may call (see `addresses`)."""
+        parsed = _parse(url)
+        await self.addresses(parsed.raw_host.decode("ascii"), parsed.port or 443)
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """The system's answer (getaddrinfo, run off the event loop by asyncio)."""
+    answers = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(answer[4][0]) for answer in answers]
+
+
+def _literal(host: str) -> IPAddress | None:
+    """The address a canonical IP literal names, else None (names, non-canonical forms)."""
     try:
-        address = ipaddress.ip_address(host.strip("[]"))
+        address = ipaddress.ip_address(host)
     except ValueError:
-        return url  # a name, not an address literal
-    if not address.is_global:
-        raise ForbiddenEndpoint(description="a redirect to a non-public address is refused")
-    return url
+        return None
+    if address.version == 4 and str(address) != host:
+        return None  # only the canonical dotted quad is a literal; the rest are refused above
+    return address
+
+
+def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries to (mapped, 6to4, NAT64), if any."""
+    if address.version != 6:
+        return None
+    assert isinstance(address, ipaddress.IPv6Address)
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def _require_host_form(parsed: httpx.URL, *, allow_loopback: bool) -> None:
+    refusal = host_refusal(parsed.raw_host.decode("ascii"), allow_loopback=allow_loopback)
+    if refusal is not None:
+        raise ForbiddenEndpoint(description=f"{parsed.host[:100]}: {refusal}")
 
 
 def _parse(url: str) -> httpx.URL:
@@ -82,6 +207,7 @@ def _parse(url: str) -> httpx.URL:
 
 
 def _require_scheme(url: str, *, allow_http: bool) -> None:
-    # Bitrix itself refuses plain http ("Https required", protocol §5); http is for the emulator.
+    # Bitrix itself refuses plain http ("Https required", protocol §5,
+    # settings/how-to-call-rest-api/general-principles.md); http is for the emulator.
     if not allow_http and not url.lower().startswith("https://"):
         raise ForbiddenEndpoint(description=f"{origin_of(url)} is not https and ALLOW_HTTP is off")

@@ -20,6 +20,7 @@ from namecase.bitrix import (
     BitrixClient,
     BitrixError,
     Credentials,
+    EndpointGuard,
     ExpiredToken,
     ForbiddenEndpoint,
     InvalidAuth,
@@ -90,6 +91,7 @@ class PortalService:
         locks: RefreshLocks,
         handler_url: str,
         allow_http: bool,
+        guard: EndpointGuard | None = None,
     ) -> None:
         self._sessions = sessions
         self._cipher = cipher
@@ -98,6 +100,7 @@ class PortalService:
         self._locks = locks
         self._handler_url = handler_url
         self._allow_http = allow_http
+        self._guard = guard or EndpointGuard(allow_loopback=allow_http)
 
     def link(self, portal: Portal, bucket: LeakyBucket | None = None) -> StoredPortalLink:
         """A client link for calling this portal."""
@@ -131,9 +134,15 @@ class PortalService:
     async def _confirm(self, identity: PortalIdentity) -> TokenGrant:
         try:
             grant = await self._oauth.refresh(identity.server_endpoint, identity.refresh_token)
-            rest_endpoint(grant.client_endpoint, allow_http=self._allow_http)
+            # The portal's host may be anyone's (an on-premise Bitrix24 names its own): where it
+            # resolves is checked before its address is stored (and again on every connection).
+            await self._guard.check(
+                rest_endpoint(grant.client_endpoint, allow_http=self._allow_http)
+            )
         except ForbiddenEndpoint as error:
             raise InstallRejected(403, f"untrusted endpoint: {error.description}") from error
+        except OSError as error:
+            raise InstallRejected(503, "the portal's host does not resolve; try again") from error
         except PortalUnavailable as error:
             raise InstallRejected(503, "the OAuth server did not answer; try again") from error
         except BitrixError as error:
