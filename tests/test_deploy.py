@@ -48,7 +48,7 @@ def test_every_environment_variable_is_a_known_setting() -> None:
 
 def test_dockerfile_runs_as_non_root_with_a_healthcheck() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "USER namecase" in dockerfile
+    assert "USER 10001:10001" in dockerfile and "--uid 10001" in dockerfile  # numeric: not root
     assert "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile
     assert dockerfile.count("FROM ") >= 2  # multi-stage
     assert 'CMD ["serve"' in dockerfile
