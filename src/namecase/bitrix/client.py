@@ -33,7 +33,7 @@ from namecase.bitrix.errors import (
 )
 from namecase.bitrix.forms import encode_php_form
 from namecase.bitrix.rate import LeakyBucket
-from namecase.bitrix.redaction import mask_secrets, redact
+from namecase.bitrix.redaction import call_log_request, call_log_response, mask_secrets
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +282,7 @@ class BitrixClient:
         token = target.credentials.access_token
         # auth goes in the JSON body, never in the URL: URLs end up in access logs (protocol §5).
         content = json.dumps({**params, "auth": token}, ensure_ascii=False).encode("utf-8")
-        logged_request = self._log_text(redact({**params, "auth": token}), token)
+        logged_request = self._log_text(call_log_request(method, {**params, "auth": token}), token)
         endpoint = target.endpoint
         for _hop in range(_MAX_HOPS + 1):
             await self._await_budget(link.bucket)
@@ -362,7 +362,7 @@ class BitrixClient:
                 _error_code(body),
                 (self._clock() - started) * 1000,
                 logged_request,
-                self._logged_response(response, body, token),
+                self._logged_response(response, body, method, token),
                 started_at,
             )
         )
@@ -411,12 +411,14 @@ class BitrixClient:
                 extra={"member_id": call.member_id, "error": type(exc).__name__},
             )
 
-    def _logged_response(self, response: httpx.Response, body: Any, token: str) -> str:
+    def _logged_response(self, response: httpx.Response, body: Any, method: str, token: str) -> str:
         if response.status_code in _REDIRECTS:
             return self._log_text({"location": response.headers.get("location", "")}, token)
         if body is None:
-            return self._truncate(mask_secrets(response.text, (token,)))
-        return self._log_text(redact(body), token)
+            # An HTML error page or a proxy's text: its size and kind, never its content.
+            kind = response.headers.get("content-type", "no content type")[:80]
+            return f"(not JSON: {len(response.content)} bytes, {kind})"
+        return self._log_text(call_log_response(method, body), token)
 
     def _log_text(self, data: Any, token: str) -> str:
         text = json.dumps(data, ensure_ascii=False, default=str)
