@@ -29,8 +29,8 @@ import httpx
 from sqlalchemy import func, select
 
 from namecase.emulator import Portal as EmulatedPortal
-from namecase.events.models import InboxItem
 from namecase.portals.models import Portal
+from namecase.queue.models import InboxItem
 from rig import ROOT, database, print_table, write_results
 from support.stack import Stack, running_stack
 

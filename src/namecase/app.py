@@ -10,7 +10,9 @@ from fastapi import FastAPI
 
 from namecase import health
 from namecase.admin.router import router as admin_router
+from namecase.body_limit import BodyLimit
 from namecase.events.router import router as events_router
+from namecase.front.router import router as front_router
 from namecase.logs import configure_logging
 from namecase.middleware import RequestObserver
 from namecase.pipeline.worker import Worker
@@ -45,7 +47,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Proper case for Bitrix24 CRM contact and lead names",
         lifespan=lifespan,
     )
+    # Bodies are bounded before any route reads them; inside the observer, so 413s are counted.
+    app.add_middleware(
+        BodyLimit, events_limit=settings.event_max_bytes, deadline=settings.http_body_timeout
+    )
     app.add_middleware(RequestObserver)
+    app.include_router(front_router)
     app.include_router(health.router)
     app.include_router(install_router)
     app.include_router(events_router)

@@ -197,6 +197,22 @@ async def _portals(settings: Settings) -> None:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
+@cli.command()
+def doctor() -> None:
+    """Check the configuration as an operator needs it; exits non-zero when something is wrong."""
+    try:
+        settings = Settings()
+    except ValueError as error:  # pydantic's ValidationError is a ValueError
+        typer.echo(f"FAIL  settings  invalid:\n{error}")
+        raise typer.Exit(2) from error
+    configure_logging("WARNING", settings.log_format)
+    from namecase.doctor import diagnose, report
+
+    text, code = report(asyncio.run(diagnose(settings)))
+    typer.echo(text)
+    raise typer.Exit(code)
+
+
 @cli.command("rotate-keys")
 def rotate_keys() -> None:
     """Re-encrypt every stored token with the first key of NAMECASE_SECRET_KEYS."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, func
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -64,6 +65,39 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def is_postgres(session: AsyncSession) -> bool:
+    """True on PostgreSQL, False on the embedded SQLite database."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def upsert(session: AsyncSession) -> Any:
+    """The dialect's INSERT … ON CONFLICT construct (PostgreSQL and SQLite both have one)."""
+    return postgresql.insert if is_postgres(session) else sqlite.insert
+
+
+def least(session: AsyncSession) -> Any:
+    """The SQL function for the smaller of two values: LEAST on PostgreSQL, two-argument MIN on
+    SQLite."""
+    return func.least if is_postgres(session) else func.min
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE touched (the async result hides the attribute from the types)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def aware(value: dt.datetime | str | None) -> dt.datetime | None:
+    """A timezone-aware UTC datetime from what an aggregate returns.
+
+    Aggregates (MIN, MAX) bypass the column type, so SQLite hands back naive text.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def create_engine(url: str, **options: Any) -> AsyncEngine:

@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from namecase.bitrix import BitrixClient, OAuthClient, RestCall
 from namecase.db import create_engine, create_session_factory
-from namecase.events.service import InboxWriter, PortalDirectory
+from namecase.events.service import PortalDirectory
 from namecase.metrics import REST_CALLS
 from namecase.portals.crypto import TokenCipher
 from namecase.portals.link import RefreshLocks
 from namecase.portals.models import RestCallLog
 from namecase.portals.service import PortalService
+from namecase.queue.writer import InboxWriter
 from namecase.settings import Settings
 
 

@@ -1,9 +1,9 @@
 """Imports every feature's models so `Base.metadata` knows the whole schema (alembic, tests)."""
 
 from namecase.db import Base
-from namecase.events.models import InboxItem
-from namecase.pipeline.models import Backfill, Change, KeptValue, PortalQueue, WorkerHeartbeat
+from namecase.pipeline.models import Backfill, Change, KeptValue, WorkerHeartbeat
 from namecase.portals.models import Portal, RestCallLog
+from namecase.queue.models import InboxItem, PortalQueue
 
 metadata = Base.metadata
 

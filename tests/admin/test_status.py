@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from namecase.db import utcnow
 from namecase.emulator import Portal as EmulatedPortal
-from namecase.events.models import InboxItem
-from namecase.events.repository import InboxRepository
 from namecase.pipeline.models import WorkerHeartbeat
+from namecase.queue import inbox
+from namecase.queue.inbox import Failure, Outcome
+from namecase.queue.models import InboxItem, QueuedRecord
 from support.stack import Stack, running_stack
 
 ADMIN_TOKEN = "s3cret-admin-token-for-tests"
@@ -161,14 +162,24 @@ async def test_dead_items_are_listed_and_replayed(database_url: str) -> None:
 async def _give_up_on_everything_pending(stack: Stack) -> None:
     """What the worker does after max_attempts failures: the items become dead."""
     async with stack.runtime.sessions() as session, session.begin():
-        inbox = InboxRepository(session)
         items = (
             (await session.execute(select(InboxItem).where(InboxItem.state == "pending")))
             .scalars()
             .all()
         )
-        for item in items:
-            await inbox.settle_failed(item, "HTTP 500", retry_at=utcnow(), max_attempts=1)
+        failures = [
+            Failure(
+                QueuedRecord(
+                    i.id, i.entity_type, i.entity_id, i.version, i.attempts, i.received_at
+                ),
+                "HTTP 500",
+                utcnow(),
+            )
+            for i in items
+        ]
+        await inbox.settle(
+            session, Outcome(failed=failures), max_attempts=1, echo_hold=dt.timedelta(0)
+        )
 
 
 async def test_worker_heartbeats_and_leases_are_shown(pg_database_url: str) -> None:

@@ -11,9 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from namecase.emulator import Portal as EmulatedPortal
-from namecase.events.models import InboxItem
-from namecase.pipeline.models import PortalQueue
 from namecase.portals.models import Portal
+from namecase.queue.models import InboxItem, PortalQueue
 from support.stack import Stack, running_stack
 
 

@@ -6,9 +6,9 @@ import asyncio
 
 from sqlalchemy import select
 
-from namecase.events.models import InboxItem
 from namecase.pipeline.models import Change
 from namecase.portals.models import Portal
+from namecase.queue.models import InboxItem
 from support.stack import Stack, running_stack
 
 

@@ -8,10 +8,9 @@ import contextlib
 from sqlalchemy import select
 
 from namecase.db import utcnow
-from namecase.events.models import InboxItem
-from namecase.pipeline.models import PortalQueue
 from namecase.pipeline.worker import Worker
 from namecase.portals.models import Portal
+from namecase.queue.models import InboxItem, PortalQueue
 from support.stack import running_stack
 
 BAD = [{"NAME": f"иВАН{index}", "LAST_NAME": "ПЕТРОВ-водкин"} for index in range(60)]

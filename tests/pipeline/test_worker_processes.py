@@ -9,7 +9,8 @@ import time
 
 from sqlalchemy import select
 
-from namecase.pipeline.models import PortalQueue, WorkerHeartbeat
+from namecase.pipeline.models import WorkerHeartbeat
+from namecase.queue.models import PortalQueue
 from support.stack import Stack, running_stack, worker_environment
 
 PORTALS = 4

@@ -26,10 +26,9 @@ async def test_every_exchange_is_logged_without_tokens_or_secrets(database_url: 
             ("user.admin", 200, None),  # the installer's tokens are an administrator's
             ("event.get", 200, None),
             ("batch", 200, None),  # event.bind × 5
-            ("batch", 401, "expired_token"),  # crm.contact.get, then one refresh
-            ("batch", 200, None),
-            ("batch", 200, None),  # crm.contact.update
-            ("batch", 200, None),  # its echo (ONCRMCONTACTUPDATE) is read and left alone
+            ("crm.contact.list", 401, "expired_token"),  # the read, then one refresh
+            ("crm.contact.list", 200, None),
+            ("batch", 200, None),  # crm.contact.update; its echo is not read again
         ]
         assert "event.bind?event=ONCRMCONTACTADD" in calls[2].request
         assert "crm.contact.update" in calls[5].request and '"u1": true' in calls[5].response

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from conftest import TEST_KEY, make_settings
 from namecase.app import create_app
 from namecase.emulator import Emulator, serve_emulator
 from namecase.emulator import Portal as EmulatedPortal
-from namecase.events.models import InboxItem
-from namecase.pipeline.models import PortalQueue
 from namecase.pipeline.worker import Worker
+from namecase.queue import inbox
+from namecase.queue.models import InboxItem, PortalQueue
 from namecase.runtime import Runtime
 from namecase.settings import Settings
 from support.servers import free_port, serve
@@ -54,9 +54,9 @@ class Stack:
         return portal
 
     async def pending(self) -> int:
+        """Records with work to do (rows held for our own echo are not work)."""
         async with self.runtime.sessions() as session:
-            statement = select(func.count()).where(InboxItem.state == "pending")
-            return int((await session.execute(statement)).scalar_one())
+            return (await inbox.counts(session)).get("pending", 0)
 
     async def drain(self, seconds: float = 60.0) -> None:
         """Deliver every event, then run the worker until nothing is due; repeat until quiet."""

@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from namecase.events.models import InboxItem
-from namecase.pipeline.models import Backfill, PortalQueue, WorkerHeartbeat
+from namecase.db import aware, utcnow
+from namecase.pipeline.models import Backfill, WorkerHeartbeat
 from namecase.portals.models import Portal, RestCallLog
+from namecase.queue import inbox
+from namecase.queue.models import InboxItem, PortalQueue
 
 RATE_LIMITED = "QUERY_LIMIT_EXCEEDED"  # the 503 of a full leaky bucket (protocol §6)
-
-
-def aware(value: Any) -> dt.datetime | None:
-    """Aggregates bypass the column type: SQLite hands back naive datetimes or strings."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    assert isinstance(value, dt.datetime)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class AdminRepository:
@@ -44,15 +35,22 @@ class AdminRepository:
 
     async def inbox_depth(self) -> dict[tuple[str, str], int]:
         """(member_id, state) → count, for the states an operator watches: pending and dead."""
+        state = inbox.state_seen_by_people(utcnow()).label("state")
         statement = (
-            select(InboxItem.member_id, InboxItem.state, func.count())
+            select(InboxItem.member_id, state, func.count())
             .where(InboxItem.state.in_(("pending", "dead")))
-            .group_by(InboxItem.member_id, InboxItem.state)
+            .group_by(InboxItem.member_id, state)
         )
-        return {(m, s): int(n) for m, s, n in await self.session.execute(statement)}
+        return {
+            (m, s): int(n)
+            for m, s, n in await self.session.execute(statement)
+            if s in ("pending", "dead")
+        }
 
     async def oldest_pending(self) -> dt.datetime | None:
-        statement = select(func.min(InboxItem.received_at)).where(InboxItem.state == "pending")
+        statement = select(func.min(InboxItem.received_at)).where(
+            inbox.state_seen_by_people(utcnow()) == "pending"
+        )
         return aware((await self.session.execute(statement)).scalar_one_or_none())
 
     async def last_events(self) -> dict[str, dt.datetime]:

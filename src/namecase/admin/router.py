@@ -21,8 +21,8 @@ from namecase.admin import service
 from namecase.admin.metrics import database_metrics
 from namecase.admin.schemas import AdminStatus, ReplayRequest, ReplayResult
 from namecase.db import utcnow
-from namecase.events.repository import InboxRepository
 from namecase.portals.repository import PortalRepository
+from namecase.queue import inbox
 from namecase.runtime import RuntimeDep, SessionDep
 
 _HERE = Path(__file__).parent
@@ -109,7 +109,7 @@ async def replay_dead(
     if await PortalRepository(session).get(member_id) is None:
         raise HTTPException(404, "no such portal")
     ids = body.ids if body is not None else None
-    revived = await InboxRepository(session).replay_dead(member_id, ids)
+    revived = await inbox.replay_dead(session, member_id, ids or ())
     return ReplayResult(member_id=member_id, revived=revived)
 
 

@@ -17,9 +17,10 @@ from namecase.admin.schemas import (
     Totals,
     WorkerStatus,
 )
-from namecase.pipeline.models import Backfill, PortalQueue
+from namecase.pipeline.models import Backfill
 from namecase.portals.models import PORTAL_STATES, Portal
 from namecase.portals.service import options_of
+from namecase.queue.models import PortalQueue
 
 HOUR = dt.timedelta(hours=1)
 ALIVE = dt.timedelta(minutes=1)  # workers beat every 5 s; a minute of silence means trouble

@@ -20,11 +20,11 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from namecase.bitrix import FormError, parse_php_form
-from namecase.events.repository import Enqueued
 from namecase.events.schemas import CRM_EVENTS, EventDelivery, MalformedEvent
 from namecase.events.service import PortalEntry
 from namecase.metrics import EVENTS_ACCEPTED, EVENTS_RECEIVED, EVENTS_REJECTED
 from namecase.portals.service import InstallRejected, PortalIdentity
+from namecase.queue import Enqueued
 from namecase.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Tables of the worker: per-portal queue state, the audit of changes, backfills, workers."""
+"""Tables of the worker: the audit of changes, kept values, backfills, worker heartbeats."""
 
 from __future__ import annotations
 
@@ -9,31 +9,6 @@ from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from namecase.db import Base, UTCDateTime, utcnow
-
-
-class PortalQueue(Base):
-    """Per-portal scheduling: who holds the lease, when work is due, the rate-budget state.
-
-    Whoever holds the lease is the only caller of that portal's REST API, so the leaky bucket kept
-    here is exact across any number of worker processes (DESIGN.md §4). `due_at` orders portals
-    round-robin: after a batch a portal with more work is due "now", behind those already waiting.
-    """
-
-    __tablename__ = "portal_queue"
-    __table_args__ = (Index("ix_portal_queue_due_at", "due_at"),)
-
-    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    not_before: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    bucket: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    # Bumped by every enqueue; a release that sees it changed since the claim keeps the portal due.
-    wakeups: Mapped[int] = mapped_column(Integer, default=0)
-    reconciled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Change(Base):

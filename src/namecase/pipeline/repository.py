@@ -1,125 +1,15 @@
-"""All SQL of the worker: portal leases, the audit of changes, kept values, backfills, workers."""
+"""All SQL of the pipeline's own tables: the audit of changes, kept values, backfills, workers."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from namecase.db import utcnow
-from namecase.pipeline.models import Backfill, Change, KeptValue, PortalQueue, WorkerHeartbeat
-
-
-class QueueRepository:
-    """Leases on portals: at most one worker calls a portal at a time."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    @property
-    def _postgres(self) -> bool:
-        return self.session.get_bind().dialect.name == "postgresql"
-
-    async def claim(self, owner: str, lease: dt.timedelta) -> PortalQueue | None:
-        """Take the lease of the portal that has waited longest for the worker, if any is due.
-
-        PostgreSQL: FOR UPDATE SKIP LOCKED lets concurrent workers pick different rows without
-        waiting. On both dialects the UPDATE re-checks the lease, so a claim is compare-and-set.
-        """
-        now = utcnow()
-        available = and_(
-            PortalQueue.due_at <= now,
-            or_(PortalQueue.not_before.is_(None), PortalQueue.not_before <= now),
-            or_(PortalQueue.lease_until.is_(None), PortalQueue.lease_until < now),
-        )
-        candidates = select(PortalQueue.member_id).where(available).order_by(PortalQueue.due_at)
-        if self._postgres:
-            candidates = candidates.limit(1).with_for_update(skip_locked=True)
-        else:
-            candidates = candidates.limit(8)
-        for member_id in (await self.session.execute(candidates)).scalars().all():
-            result = await self.session.execute(
-                update(PortalQueue)
-                .where(PortalQueue.member_id == member_id, available)
-                .values(lease_owner=owner, lease_until=now + lease)
-            )
-            if getattr(result, "rowcount", 0):
-                return await self.session.get(PortalQueue, member_id, populate_existing=True)
-        return None
-
-    async def renew(self, member_id: str, owner: str, lease: dt.timedelta) -> bool:
-        """Extend our lease; False if we lost it (then stop working on the portal)."""
-        result = await self.session.execute(
-            update(PortalQueue)
-            .where(PortalQueue.member_id == member_id, PortalQueue.lease_owner == owner)
-            .values(lease_until=utcnow() + lease)
-        )
-        return bool(getattr(result, "rowcount", 0))
-
-    async def release(
-        self,
-        member_id: str,
-        owner: str,
-        *,
-        due_at: dt.datetime,
-        not_before: dt.datetime | None,
-        bucket: dict[str, float],
-        failures: int,
-        error: str | None,
-        wakeups_seen: int,
-        reconciled_at: dt.datetime | None = None,
-    ) -> None:
-        """Return the lease; the portal is next due at `due_at`, computed from what we saw.
-
-        An event enqueued while we held the lease may not have been visible to the reads that
-        computed `due_at`. It did bump `wakeups`, though, and the UPDATE compares it on the
-        row's latest version: if it changed since the claim, the portal stays due now.
-        """
-        values: dict[str, object] = {
-            "lease_owner": None,
-            "lease_until": None,
-            "due_at": case((PortalQueue.wakeups == wakeups_seen, due_at), else_=utcnow()),
-            "not_before": not_before,
-            "bucket": bucket,
-            "failures": failures,
-            "last_error": error,
-            "last_run_at": utcnow(),
-        }
-        if reconciled_at is not None:
-            values["reconciled_at"] = reconciled_at
-        await self.session.execute(
-            update(PortalQueue)
-            .where(PortalQueue.member_id == member_id, PortalQueue.lease_owner == owner)
-            .values(**values)
-        )
-
-    async def ensure(self, member_ids: Iterable[str], due_at: dt.datetime) -> None:
-        """Give every listed portal a queue row, due no later than `due_at`."""
-        insert = postgresql.insert if self._postgres else sqlite.insert
-        for member_id in member_ids:
-            statement = insert(PortalQueue).values(
-                member_id=member_id, due_at=due_at, bucket={}, failures=0
-            )
-            await self.session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["member_id"],
-                    set_={
-                        "due_at": func.least(PortalQueue.due_at, due_at)
-                        if self._postgres
-                        else func.min(PortalQueue.due_at, due_at),
-                        "wakeups": PortalQueue.wakeups + 1,
-                    },
-                )
-            )
-
-    async def get(self, member_id: str) -> PortalQueue | None:
-        return await self.session.get(PortalQueue, member_id)
-
-    async def all(self) -> Sequence[PortalQueue]:
-        return (await self.session.execute(select(PortalQueue))).scalars().all()
+from namecase.pipeline.models import Backfill, Change, KeptValue, WorkerHeartbeat
 
 
 class ChangeRepository:
@@ -250,6 +140,32 @@ class BackfillRepository:
             .limit(1)
         )
         return (await self.session.execute(statement)).scalars().first()
+
+    async def advance(
+        self,
+        member_id: str,
+        entity_type: str,
+        *,
+        scanned: int,
+        queued: int,
+        last_id: int | None,
+        total: int | None,
+        finished: bool,
+    ) -> None:
+        """Count one page of a running backfill; a backfill stopped meanwhile is left alone."""
+        backfill = await self.session.get(Backfill, (member_id, entity_type))
+        if backfill is None or backfill.state != "running":
+            return
+        if backfill.total is None and total is not None:
+            backfill.total = total
+        backfill.scanned += scanned
+        backfill.queued += queued
+        if last_id is not None:
+            backfill.last_id = last_id
+        if finished:
+            backfill.state = "done"
+            backfill.finished_at = utcnow()
+            backfill.total = backfill.scanned
 
     async def of_portal(self, member_id: str) -> Sequence[Backfill]:
         statement = select(Backfill).where(Backfill.member_id == member_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, LargeBinary, String, Text
@@ -10,7 +11,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from namecase.db import Base, UTCDateTime, utcnow
 
-PORTAL_STATES = ("active", "uninstalled", "auth_failed", "payment_required")
+
+class PortalState(StrEnum):
+    """Where a portal stands (docs/LIFECYCLE.md); every state but uninstalled has a way back."""
+
+    ACTIVE = "active"
+    PAYMENT_REQUIRED = "payment_required"
+    AUTH_FAILED = "auth_failed"
+    UNINSTALLED = "uninstalled"
+
+    @property
+    def served(self) -> bool:
+        """Is the portal served now: may its events be accepted and its REST API be called?"""
+        return self is PortalState.ACTIVE
+
+
+PORTAL_STATES = tuple(state.value for state in PortalState)
 
 
 class Portal(Base):
@@ -25,7 +41,7 @@ class Portal(Base):
     scope: Mapped[str] = mapped_column(String(512), default="")
     plan_status: Mapped[str] = mapped_column(String(8), default="")
     lang: Mapped[str] = mapped_column(String(8), default="en")
-    state: Mapped[str] = mapped_column(String(32), default="active")
+    state: Mapped[str] = mapped_column(String(32), default=PortalState.ACTIVE.value)
     # Fernet tokens (encrypted with NAMECASE_SECRET_KEYS); never plaintext at rest.
     access_token_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     refresh_token_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
@@ -43,6 +59,11 @@ class Portal(Base):
     installed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     uninstalled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    @property
+    def served(self) -> bool:
+        """Is this portal served now (see PortalState.served)?"""
+        return PortalState(self.state).served
 
 
 class RestCallLog(Base):

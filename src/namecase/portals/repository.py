@@ -6,12 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from namecase.db import utcnow
-from namecase.pipeline.models import PortalQueue
 from namecase.portals.models import Portal, RestCallLog
+from namecase.queue import leases
 from namecase.schema import metadata
 
 
@@ -92,30 +91,23 @@ class PortalRepository:
         )
 
     async def make_due(self, member_id: str) -> None:
-        """Put the portal in the worker's line now (its queue row, created if missing).
+        """Put the portal in the worker's line now, ending any backoff earned with old tokens.
 
         The worker only visits portals with a due queue row; an install or app update that
         leaves work for it (re-binding, the first reconciliation sweep) must create one, or the
         portal would wait for its next event — which never comes while its handlers are gone.
         """
-        now = utcnow()
-        postgres = self.session.get_bind().dialect.name == "postgresql"
-        insert = postgresql.insert if postgres else sqlite.insert
-        statement = insert(PortalQueue).values(
-            member_id=member_id, due_at=now, bucket={}, failures=0
-        )
-        await self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["member_id"],
-                # A fresh install or update also ends any backoff earned with the old tokens.
-                set_={"due_at": now, "not_before": None, "wakeups": PortalQueue.wakeups + 1},
-            )
-        )
+        await leases.make_due(self.session, [member_id], end_backoff=True)
 
     async def delete_everything_of(self, member_id: str) -> None:
-        """CLEAN uninstall: every table carries member_id (DESIGN.md §6), so delete from each."""
+        """CLEAN uninstall: every table carries member_id (DESIGN.md §6), so delete from each.
+
+        The queue's tables are emptied by the queue, their only writer.
+        """
+        await leases.forget_portal(self.session, member_id)
         for table in reversed(metadata.sorted_tables):
-            if "member_id" in table.c and table.name != "portals":
+            owned_elsewhere = table.name in leases.QUEUE_TABLES or table.name == "portals"
+            if "member_id" in table.c and not owned_elsewhere:
                 await self.session.execute(delete(table).where(table.c.member_id == member_id))
 
     def log_call(self, entry: RestCallLog) -> None:

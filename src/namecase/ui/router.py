@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 
 from namecase.bitrix import ForbiddenEndpoint, FormError, origin_of, parse_php_form
 from namecase.i18n import Language, language_of
+from namecase.pipeline import backfill as backfills
 from namecase.portals.models import Portal
 from namecase.portals.repository import PortalRepository
 from namecase.portals.schemas import ALL_FIELDS
@@ -37,7 +38,6 @@ from namecase.ui.page_token import (
 )
 from namecase.ui.schemas import (
     ENTITY_ORDER,
-    BackfillProgress,
     ChangesPage,
     PageState,
     PageTokenView,
@@ -316,25 +316,25 @@ async def undo(
         return JSONResponse({"error": "portal_unavailable", "detail": str(error)}, 502)
 
 
-@router.get("/app/api/backfill", response_model=BackfillProgress, responses=_API_ERRORS)
-async def read_backfill(portal: PortalDep, session: SessionDep) -> BackfillProgress:
+@router.get("/app/api/backfill", response_model=backfills.BackfillProgress, responses=_API_ERRORS)
+async def read_backfill(portal: PortalDep, session: SessionDep) -> backfills.BackfillProgress:
     """Progress of "fix existing records" (poll it while `state` is running)."""
-    return await service.backfill_progress(session, portal)
+    return await backfills.backfill_progress(session, portal)
 
 
 @router.post(
     "/app/api/backfill",
-    response_model=BackfillProgress,
+    response_model=backfills.BackfillProgress,
     status_code=202,
     responses={**_CHANGE_ERRORS, 409: {"description": "off, or already running"}},
 )
 async def start_backfill(
     grant: GrantDep, portal: AdminPortalDep, session: SessionDep
-) -> Response | BackfillProgress:
+) -> Response | backfills.BackfillProgress:
     """Start "fix existing records" for the enabled entities; the worker does the rest."""
     try:
-        await service.start_backfill(session, portal)
-    except service.BackfillRefused as refused:
+        await backfills.start_backfill(session, portal)
+    except backfills.BackfillRefused as refused:
         detail = TEXT[grant.lang].get(refused.reason, refused.reason)
         return JSONResponse({"error": refused.reason, "detail": detail}, 409)
-    return await service.backfill_progress(session, portal)
+    return await backfills.backfill_progress(session, portal)

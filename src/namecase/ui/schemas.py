@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from namecase.pipeline.backfill import BackfillProgress
 from namecase.portals.schemas import ALL_FIELDS, EntityType, NameField, PortalOptions
 
 ENTITY_ORDER: tuple[EntityType, ...] = ("contact", "lead")
@@ -125,29 +126,6 @@ class UndoOutcome(BaseModel):
 class UndoResult(BaseModel):
     undone: int
     outcomes: list[UndoOutcome]
-
-
-class EntityProgress(BaseModel):
-    entity_type: str
-    state: str
-    scanned: int
-    total: int | None
-    queued: int
-
-
-class BackfillProgress(BaseModel):
-    """The "fix existing records" pass: how far the scan is, and what it found."""
-
-    state: Literal["idle", "running", "done"]
-    percent: int = Field(ge=0, le=100)
-    scanned: int
-    total: int | None
-    queued: int
-    fixed: int
-    pending: int
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
-    entities: list[EntityProgress]
 
 
 class PageState(BaseModel):

@@ -9,20 +9,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from namecase.bitrix import BitrixError, NotFound
 from namecase.db import utcnow
-from namecase.events.repository import InboxRepository
 from namecase.i18n import Language
-from namecase.pipeline.models import Backfill, Change
-from namecase.pipeline.repository import BackfillRepository, ChangeRepository, QueueRepository
+from namecase.pipeline.backfill import backfill_progress
+from namecase.pipeline.models import Change
+from namecase.pipeline.repository import ChangeRepository
 from namecase.portals.link import StoredPortalLink
 from namecase.portals.models import Portal
 from namecase.portals.service import options_of
 from namecase.runtime import Runtime
 from namecase.ui.repository import SettingsPageRepository
 from namecase.ui.schemas import (
-    BackfillProgress,
     ChangesPage,
     ChangeView,
-    EntityProgress,
     PageState,
     Reason,
     SettingsForm,
@@ -33,14 +31,6 @@ from namecase.ui.schemas import (
 )
 from namecase.ui.texts import rule_text
 from namecase.ui.undo import RecordKey, RecordRestore, plan_undo, undoable
-
-
-class BackfillRefused(Exception):
-    """A backfill cannot start now; `reason` is a text key (backfill_off, backfill_already)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class UndoFailed(Exception):
@@ -102,84 +92,6 @@ def _rule_codes(change: Change) -> list[str]:
         if isinstance(code, str) and code not in codes:
             codes.append(code)
     return codes
-
-
-# --- backfill ----------------------------------------------------------------------------
-
-
-async def start_backfill(session: AsyncSession, portal: Portal) -> None:
-    """Start a pass over every existing record of the enabled entities, due at once."""
-    options = options_of(portal)
-    if not options.enabled:
-        raise BackfillRefused("backfill_off")
-    backfills = BackfillRepository(session)
-    if await backfills.running(portal.member_id) is not None:
-        raise BackfillRefused("backfill_already")
-    await backfills.start(portal.member_id, options.entities)
-    await QueueRepository(session).ensure([portal.member_id], utcnow())
-
-
-async def backfill_progress(session: AsyncSession, portal: Portal) -> BackfillProgress:
-    """How far the latest backfill of the enabled entities has come."""
-    entities = options_of(portal).entities
-    rows = [
-        row
-        for row in await BackfillRepository(session).of_portal(portal.member_id)
-        if row.entity_type in entities
-    ]
-    pending = (await InboxRepository(session).counts(portal.member_id)).get("pending", 0)
-    if not rows:
-        return BackfillProgress(
-            state="idle",
-            percent=0,
-            scanned=0,
-            total=None,
-            queued=0,
-            fixed=0,
-            pending=pending,
-            started_at=None,
-            finished_at=None,
-            entities=[],
-        )
-    started_at = min(row.started_at for row in rows)
-    running = any(row.state == "running" for row in rows)
-    totals = [row.total for row in rows]
-    return BackfillProgress(
-        state="running" if running else "done",
-        percent=_percent(rows),
-        scanned=sum(row.scanned for row in rows),
-        total=None if None in totals else sum(t for t in totals if t is not None),
-        queued=sum(row.queued for row in rows),
-        fixed=await ChangeRepository(session).count_since(portal.member_id, started_at),
-        pending=pending,
-        started_at=started_at,
-        finished_at=None if running else max(row.finished_at or started_at for row in rows),
-        entities=[
-            EntityProgress(
-                entity_type=row.entity_type,
-                state=row.state,
-                scanned=row.scanned,
-                total=row.total,
-                queued=row.queued,
-            )
-            for row in sorted(rows, key=lambda r: r.entity_type)
-        ],
-    )
-
-
-def _percent(rows: Sequence[Backfill]) -> int:
-    """Each entity type weighs the same; one not yet listed counts as not started."""
-    fractions = []
-    for row in rows:
-        if row.state != "running":
-            fractions.append(1.0)
-        elif row.total:
-            fractions.append(min(1.0, row.scanned / row.total))
-        else:
-            fractions.append(0.0)
-    done = sum(fractions) / len(fractions)
-    # 100 only when every pass has finished: a scan at 50/50 may still have a page to read.
-    return 100 if done == 1.0 else min(99, int(done * 100))
 
 
 # --- undo --------------------------------------------------------------------------------
