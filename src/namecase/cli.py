@@ -55,7 +55,16 @@ def serve(
     from namecase.app import create_app
 
     typer.echo(f"namecase serving on http://{host}:{port} (database: {_safe_url(settings)})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    from namecase.serving import server_config
+
+    config = server_config(
+        create_app(settings),
+        host=host,
+        port=port,
+        header_timeout=settings.http_header_timeout,
+        limit_concurrency=settings.http_limit_concurrency,
+    )
+    uvicorn.Server(config).run()
 
 
 @cli.command()

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     batch_window: float = Field(default=0.5, ge=0, le=30)
     rest_timeout: float = Field(default=65.0, gt=0)
     event_max_bytes: int = Field(default=65536, ge=1024)
+    # Slow clients (issue 14 item 7): a request's headers, and then its body, must arrive within
+    # these many seconds, or the connection is closed; at most `http_limit_concurrency`
+    # connections are served at once (uvicorn answers 503 past it).
+    http_header_timeout: float = Field(default=10.0, gt=0, le=300)
+    http_body_timeout: float = Field(default=20.0, gt=0, le=300)
+    http_limit_concurrency: int = Field(default=1000, ge=1)
     bx24_js_url: str = "//api.bitrix24.com/api/v1/"
     log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
     log_level: str = "INFO"
