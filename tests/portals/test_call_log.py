@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import httpx
+
 from namecase.db import utcnow
 from namecase.portals.models import RestCallLog
 from namecase.portals.repository import PortalRepository
@@ -82,3 +84,40 @@ async def test_recent_calls_are_one_portals_newest_first_and_limited(database_ur
         calls = await stack.runtime.portals.recent_calls("portal-a", limit=2)
 
         assert [c.method for c in calls] == ["a.call1", "a.call2"]
+
+
+async def test_the_log_keeps_no_crm_field_but_ids_and_names_on_any_path(
+    database_url: str,
+) -> None:
+    """Issue 14 item 8: the worker's reads, its writes and the undo path (crm.*.get in a batch)
+    all leave phones, e-mails and comments out of the log."""
+    from ui.harness import page_api, page_stack
+
+    private = ("+7 999 765-43-21", "ivan.private@example.com", "owes us money", "Lenina 1")
+    async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
+        portal = await stack.installed_portal()
+        await stack.emulator.user_add_contact(
+            portal.member_id,
+            {
+                "NAME": "иВАН",
+                "LAST_NAME": "петров",
+                "PHONE": [{"VALUE": private[0], "VALUE_TYPE": "WORK"}],
+                "EMAIL": [{"VALUE": private[1], "VALUE_TYPE": "WORK"}],
+                "COMMENTS": private[2],
+                "ADDRESS": private[3],
+            },
+        )
+        await stack.drain()
+        async with await page_api(http, stack, portal) as api:
+            changes = (await api.get("changes")).json()["changes"]
+            undone = await api.post("undo", json={"ids": [changes[0]["id"]]})
+            assert undone.json()["undone"] == 1
+        await stack.drain()
+
+        calls = await stack.runtime.portals.recent_calls(portal.member_id, limit=1000)
+
+    methods = " ".join(c.request for c in calls)
+    assert "crm.contact.get" in methods and "crm.contact.update" in methods
+    logged = "".join(c.request + c.response for c in calls)
+    assert [value for value in private if value in logged] == []
+    assert "иВАН" in logged or "Иван" in logged  # the name fields are what the log is for
