@@ -260,5 +260,13 @@ class ControlApi:
             f"<form id='b24frame-form' method='post' target='b24frame' "
             f"action='{html.escape(target)}'>{inputs}</form>"
             "<iframe name='b24frame' style='width:100%;height:80vh;border:0'></iframe>"
-            "<script>document.getElementById('b24frame-form').submit();</script>"
+            "<aside id='bx24-slider' hidden></aside>"
+            "<script>document.getElementById('b24frame-form').submit();"
+            # BX24.openPath from the app's frame: show the path as the portal's slider would.
+            "window.addEventListener('message', function (e) {"
+            "var frame = document.getElementsByName('b24frame')[0];"
+            "if (e.source !== frame.contentWindow || !e.data || e.data.bx24 !== 'openPath') return;"
+            "var slider = document.getElementById('bx24-slider');"
+            "slider.textContent = e.data.path; slider.dataset.path = e.data.path;"
+            "slider.hidden = false; });</script>"
         )

@@ -2,7 +2,8 @@
 
 Enough for the app's installer and main pages to run in a browser test: ``BX24.init``,
 ``installFinish`` (tells the emulator the install is finished, protocol §1), ``getAuth``,
-``getDomain``, ``isAdmin``, ``callMethod``, ``fitWindow`` and ``resizeWindow``. The portal is
+``getDomain``, ``isAdmin``, ``callMethod``, ``fitWindow``, ``resizeWindow`` and ``openPath``
+(the portal page shows the opened path in its "slider", ``#bx24-slider``). The portal is
 found from the frame's ``DOMAIN`` query parameter (the frame URL always carries it), or from a
 ``data-domain`` attribute on the script tag.
 """
@@ -46,6 +47,17 @@ BX24_SHIM = r"""(function () {
     isAdmin: function () { return true; },
     fitWindow: function (callback) { if (callback) { callback(); } },
     resizeWindow: function (width, height, callback) { if (callback) { callback(); } },
+    /* The paths the documented method accepts (bx24-js-sdk/additional-functions/
+       bx24-open-path.md); the portal page around the frame opens them in its slider. */
+    openPath: function (path, callback) {
+      var allowed = new RegExp("^/(crm/(deal|lead|contact|company|type)|marketplace|" +
+                               "company/personal/user/[0-9]+|workgroups/group/[0-9]+)/");
+      if (typeof path !== "string" || !allowed.test(path)) {
+        if (callback) { callback({ result: "error", errorCode: "PATH_NOT_AVAILABLE" }); }
+        return;
+      }
+      window.parent.postMessage({ bx24: "openPath", path: path }, "*");
+    },
     callMethod: function (method, params, callback) {
       var body = Object.assign({}, params || {}, { auth: auth ? auth.access_token : "" });
       return fetch(auth.client_endpoint + method, {

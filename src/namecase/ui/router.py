@@ -103,7 +103,8 @@ async def _open(
         return _forbidden(request, lang, status=403)
     portal = access.portal
     lang = frame.language(portal)
-    state = await service.page_state(session, portal)
+    retention = runtime.settings.inbox_retention_days
+    state = await service.page_state(session, portal, retention_days=retention)
     token = _signer(runtime.settings).issue(portal.member_id, lang, admin=access.admin)
     base = urlsplit(runtime.settings.public_url).path.rstrip("/")
     response = templates.TemplateResponse(
@@ -274,9 +275,10 @@ async def renew_token(
 
 
 @router.get("/app/api/state", response_model=PageState, responses=_API_ERRORS)
-async def read_state(portal: PortalDep, session: SessionDep) -> PageState:
-    """Current options, portal state and backfill progress."""
-    return await service.page_state(session, portal)
+async def read_state(portal: PortalDep, session: SessionDep, runtime: RuntimeDep) -> PageState:
+    """Current options, portal state, backfill progress and the summary of recent work."""
+    retention = runtime.settings.inbox_retention_days
+    return await service.page_state(session, portal, retention_days=retention)
 
 
 @router.put("/app/api/settings", response_model=SettingsView, responses=_CHANGE_ERRORS)

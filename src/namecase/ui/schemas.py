@@ -128,12 +128,24 @@ class UndoResult(BaseModel):
     outcomes: list[UndoOutcome]
 
 
+class Summary(BaseModel):
+    """What the app did for the portal lately (ui/summary.py says how each number is counted)."""
+
+    corrected_7d: int = Field(description="names corrected in the last 7 days")
+    corrected_30d: int = Field(description="names corrected in the last 30 days")
+    trial_30d: int = Field(description="corrections foreseen in trial mode, last 30 days")
+    checked: int = Field(description="records checked in the last `checked_days` days")
+    checked_days: float = Field(description="7, or INBOX_RETENTION_DAYS when shorter")
+
+
 class PageState(BaseModel):
     """Everything the page shows besides the history."""
 
     settings: SettingsView
     portal_state: str
     backfill: BackfillProgress
+    summary: Summary
+    portal_url: str = Field(description="the portal's address, for links to its records")
 
 
 class TokenRenewal(BaseModel):

@@ -29,6 +29,7 @@ from namecase.ui.schemas import (
     UndoResult,
     UndoStatus,
 )
+from namecase.ui.summary import activity_summary
 from namecase.ui.texts import rule_text
 from namecase.ui.undo import RecordKey, RecordRestore, plan_undo, undoable
 
@@ -37,13 +38,23 @@ class UndoFailed(Exception):
     """The portal could not be read or written; nothing was undone."""
 
 
-async def page_state(session: AsyncSession, portal: Portal) -> PageState:
-    """Options, portal state and backfill progress, as the page shows them."""
+async def page_state(session: AsyncSession, portal: Portal, *, retention_days: float) -> PageState:
+    """Options, portal state, backfill progress and the summary, as the page shows them."""
     return PageState(
         settings=SettingsView.of(options_of(portal)),
         portal_state=portal.state,
         backfill=await backfill_progress(session, portal),
+        summary=await activity_summary(
+            session, portal.member_id, now=utcnow(), retention_days=retention_days
+        ),
+        portal_url=portal_url(portal),
     )
+
+
+def portal_url(portal: Portal) -> str:
+    """The portal's own address: its REST endpoint without `rest/` (protocol §1)."""
+    endpoint = portal.client_endpoint
+    return endpoint[: -len("rest/")] if endpoint.endswith("/rest/") else f"https://{portal.domain}/"
 
 
 async def has_history(session: AsyncSession, member_id: str) -> bool:

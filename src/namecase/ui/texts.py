@@ -81,6 +81,14 @@ TEXT: Final[dict[Language, dict[str, str]]] = {
         "reopen it.",
         "contact": "Contact",
         "lead": "Lead",
+        "summary": "What the app did",
+        "corrected_7d": "names corrected in 7 days",
+        "corrected_30d": "names corrected in 30 days",
+        "checked": "records checked in {days} days",
+        "trial_30d": "In trial mode, {n} more would have been corrected in 30 days.",
+        "summary_hint": "Records checked are those the app read after someone changed them, "
+        "or while fixing existing records.",
+        "open_record": "Open in Bitrix24",
     },
     "ru": {
         "title": "Регистр имён",
@@ -159,6 +167,14 @@ TEXT: Final[dict[Language, dict[str, str]]] = {
         "установили, откройте его заново.",
         "contact": "Контакт",
         "lead": "Лид",
+        "summary": "Что сделало приложение",
+        "corrected_7d": "имён исправлено за 7 дней",
+        "corrected_30d": "имён исправлено за 30 дней",
+        "checked": "записей проверено за {days} дн.",
+        "trial_30d": "В пробном режиме за 30 дней было бы исправлено ещё {n}.",
+        "summary_hint": "Проверенные записи — те, что приложение прочитало после их изменения "
+        "или при исправлении существующих записей.",
+        "open_record": "Открыть в Битрикс24",
     },
 }
 

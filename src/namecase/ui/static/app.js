@@ -194,6 +194,32 @@
     return element;
   }
 
+  /* The record's card in Bitrix24: BX24.openPath opens it in the portal's slider, over this
+     page (api-reference/bx24-js-sdk/additional-functions/bx24-open-path.md); without the library
+     the link opens the card in the whole window. */
+  function recordLink(change) {
+    var label = T[change.entity_type] + " #" + change.entity_id;
+    var path = "/crm/" + change.entity_type + "/details/" + change.entity_id + "/";
+    var portal = meta("namecase-portal");
+    if (!/^(contact|lead)$/.test(change.entity_type) || !/^https?:\/\//.test(portal)) {
+      return span(label);
+    }
+    var link = document.createElement("a");
+    link.className = "record";
+    link.textContent = label;
+    link.href = portal.replace(/\/$/, "") + path;
+    link.target = "_top";
+    link.title = T.open_record;
+    link.dataset.path = path;
+    link.addEventListener("click", function (event) {
+      if (window.BX24 && window.BX24.openPath) {
+        event.preventDefault();
+        window.BX24.openPath(path, function () {});
+      }
+    });
+    return link;
+  }
+
   function changeRow(change) {
     var row = document.createElement("tr");
     row.dataset.id = String(change.id);
@@ -206,7 +232,7 @@
     box.setAttribute("aria-label", T.undo + " " + change.after);
     cell(row, box);
     cell(row, new Date(change.created_at).toLocaleString(lang), "when");
-    cell(row, T[change.entity_type] + " #" + change.entity_id);
+    cell(row, recordLink(change));
     cell(row, T["field_" + change.field] || change.field);
     var diff = document.createElement("span");
     diff.appendChild(span(change.before || "", "before"));
@@ -313,6 +339,7 @@
       } else {
         polling = null;
         loadHistory(false);
+        loadState();
       }
     }).catch(function () { polling = null; });
   }
@@ -338,10 +365,27 @@
 
   /* --- start ------------------------------------------------------------------------------- */
 
-  api("GET", "state").then(function (result) {
-    if (!result.ok) { return; }
-    showProgress(result.data.backfill);
-    if (result.data.backfill.state === "running") { startPolling(); }
-  }).catch(function () {});
+  function showSummary(summary) {
+    document.getElementById("corrected-7d").textContent = summary.corrected_7d;
+    document.getElementById("corrected-30d").textContent = summary.corrected_30d;
+    document.getElementById("checked").textContent = summary.checked;
+    var trial = document.getElementById("trial-30d");
+    trial.textContent = T.trial_30d.replace("{n}", summary.trial_30d);
+    trial.hidden = !summary.trial_30d;
+  }
+
+  function loadState() {
+    return api("GET", "state").then(function (result) {
+      if (!result.ok) { return null; }
+      showSummary(result.data.summary);
+      return result.data;
+    }).catch(function () { return null; });
+  }
+
+  loadState().then(function (state) {
+    if (!state) { return; }
+    showProgress(state.backfill);
+    if (state.backfill.state === "running") { startPolling(); }
+  });
   loadHistory(false);
 })();
