@@ -1,13 +1,16 @@
 """Names per second on one core: normalize_name beside str.title and nameparser 2.6.
 
-Inputs: the 160 corpus inputs (tests/names/data/corpus.tsv) and a generated mix of CRM-like
+Inputs: the corpus inputs (tests/names/data/corpus.tsv) and a generated mix of CRM-like
 names (default 50,000: Russian and Latin, first/middle/last/full, typed in proper case, all
 lower, all caps, caps-lock inverted, with stray spaces, hyphens and particles).
 
     .venv/bin/pip install 'nameparser==2.6.*'    # optional, only for the comparison
     .venv/bin/python bench/names.py [--names 50000] [--repeats 5] [--nameparser-sample 5000]
+                                    [--baseline GIT-REVISION]
 
-Prints a table and writes bench/results/names.json.
+--baseline times the engine of an earlier commit in the same run (its src/namecase/names is
+read with git into a temporary package), so a change is measured side by side with what it
+replaces. Prints a table and writes bench/results/names.json.
 """
 
 from __future__ import annotations
@@ -15,11 +18,14 @@ from __future__ import annotations
 import argparse
 import csv
 import gc
+import importlib
 import json
 import os
 import platform
 import random
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from importlib import metadata
@@ -156,6 +162,33 @@ def load_nameparser() -> tuple[Normalizer | None, str]:
     return nameparser_capitalized, metadata.version("nameparser")
 
 
+def load_baseline(revision: str) -> tuple[Normalizer, str]:
+    """normalize_name as of a git revision, imported as namecase_baseline.names."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(ROOT), *args], check=True, capture_output=True, text=True
+        ).stdout
+
+    commit = git("rev-parse", "--short", revision).strip()
+    package = Path(tempfile.mkdtemp(prefix="names-baseline-")) / "namecase_baseline"
+    (package / "names").mkdir(parents=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    for path in git("ls-tree", "--name-only", commit, "src/namecase/names/").split():
+        if path.endswith(".py"):
+            source = git("show", f"{commit}:{path}").replace(
+                "namecase.names", "namecase_baseline.names"
+            )
+            (package / "names" / Path(path).name).write_text(source, encoding="utf-8")
+    sys.path.insert(0, str(package.parent))
+    baseline = importlib.import_module("namecase_baseline.names")
+
+    def normalize(value: str, field: str) -> str:
+        return str(baseline.normalize_name(value, field) or "")
+
+    return normalize, commit
+
+
 def names_per_second(
     normalizer: Normalizer, items: list[Item], repeats: int
 ) -> tuple[float, float]:
@@ -190,6 +223,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--names", type=int, default=50_000, help="generated names")
     parser.add_argument("--repeats", type=int, default=5, help="timed passes, best is kept")
     parser.add_argument("--nameparser-sample", type=int, default=5_000, help="names it gets")
+    parser.add_argument("--baseline", help="also time the engine of this git revision")
     args = parser.parse_args(argv)
 
     corpus = corpus_items()
@@ -206,8 +240,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     # sample of the mix, 10 copies of the corpus and one pass.
     contenders: list[tuple[str, Normalizer, list[Item], int, int]] = [
         ("namecase normalize_name", ours, mix, args.repeats, 100),
-        ("str.title", title, mix, args.repeats, 100),
     ]
+    if args.baseline:
+        baseline, commit = load_baseline(args.baseline)
+        contenders.append((f"namecase at {commit}", baseline, mix, args.repeats, 100))
+    contenders.append(("str.title", title, mix, args.repeats, 100))
     if nameparser is not None:
         sample = mix[: args.nameparser_sample]
         label = f"nameparser {nameparser_version} capitalized()"
@@ -252,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "mix_names": len(mix),
         "repeats": args.repeats,
         "nameparser": nameparser_version,
+        "baseline": args.baseline,
         "results": rows,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -8,15 +8,18 @@ from collections.abc import Callable
 from hypothesis import strategies as st
 
 from namecase.names import NameOptions
+from namecase.names.lookalikes import lookalike_pair
 
 FIELDS = ("first", "middle", "last", "any")
 OPTIONS = [
-    NameOptions(particles=particles, keep_latin_mixed_case=keep)
+    NameOptions(particles=particles, keep_latin_mixed_case=keep, fix_lookalikes=fix)
     for particles in (True, False)
     for keep in (True, False)
+    for fix in (True, False)
 ]
 CASED = frozenset({"Lu", "Ll", "Lt"})
 DOTTED_CAPITAL_I = "\u0130"
+DOTLESS_SMALL_I = "\u0131"
 
 
 def collapsed(value: str) -> str:
@@ -24,21 +27,32 @@ def collapsed(value: str) -> str:
 
 
 def fold(text: str) -> str:
-    return text.replace(DOTTED_CAPITAL_I, "i").casefold()
+    """casefold, with the Turkic İ and ı counted as i (the engine lowers İ to i, capitalizes
+    ı as I)."""
+    return text.replace(DOTTED_CAPITAL_I, "i").replace(DOTLESS_SMALL_I, "i").casefold()
 
 
-def only_case_differs(before: str, after: str) -> bool:
+def _case_twins(b: str, a: str) -> bool:
+    return (
+        unicodedata.category(b) in CASED and unicodedata.category(a) in CASED and fold(b) == fold(a)
+    )
+
+
+def only_case_differs(before: str, after: str, lookalikes: bool = False) -> bool:
+    """Same length, and each character is equal, the same letter in another case or, when
+    lookalikes is on, the look-alike twin of the other script in either case."""
     if len(before) != len(after):
         return False
     return all(
         b == a
-        or (
-            unicodedata.category(b) in CASED
-            and unicodedata.category(a) in CASED
-            and fold(b) == fold(a)
-        )
+        or _case_twins(b, a)
+        or (lookalikes and any(lookalike_pair(b, twin) and _case_twins(twin, a) for twin in _TWINS))
         for b, a in zip(before, after, strict=True)
     )
+
+
+# Every letter a look-alike may become (both scripts, both cases).
+_TWINS = "abcehikmoptxyëïабвсенікмопрстухёїABCEHIKMOPTXYËÏАВСЕНІКМОРТХУЁЇ"
 
 
 # Arbitrary text: every code point but surrogates, including combining marks, controls,
@@ -149,6 +163,43 @@ _WORDS = [
     "ꭰᏸ",
     "ﬁ",
     "ŉ",
+    # look-alikes: Latin letters that have a Cyrillic twin and the reverse, alone and in words
+    "o",
+    "c",
+    "смирнoв",
+    "jоhn",
+    "сoх",
+    "K",
+    "\u212a",
+    "ılgaz",
+    # legal forms, quotes and company names
+    "ооо",
+    "ип",
+    "ao",
+    "llc",
+    "gmbh",
+    "осоо",
+    "«",
+    "»",
+    '"',
+    "мтс",
+    "рога",
+    # given-name particles, French articles, caps lock after a right start
+    "maría",
+    "los",
+    "las",
+    "la",
+    "du",
+    "daphne",
+    "McDONAGH",
+    "MacDONALD",
+    "STRAUß",
+    "o'g'li",
+    "oʻgʻli",
+    "ўғли",
+    "uly",
+    "ар",
+    "ash",
 ]
 _TWISTS: list[Callable[[str], str]] = [
     str.lower,

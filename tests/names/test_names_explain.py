@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from namecase.names import RULE_TEXT, Correction, NameOptions, explain, normalize_name
-from namecase.names.rules import WHITESPACE
+from namecase.names.rules import LOOKALIKE, WHITESPACE
 
 from .strategies import FIELDS, OPTIONS, TEXT
 
@@ -23,6 +23,8 @@ RULE_CODES = {
     "initial",
     "hyphen",
     "whitespace",
+    "lookalike",
+    "company",
 }
 
 
@@ -83,8 +85,19 @@ def test_corrections_are_exactly_the_changed_words_in_order(
     out = normalize_name(value, field, options)
     assert out is not None
     words = unicodedata.normalize("NFC", " ".join(value.split())).split(" ")
-    changed = [(w, o) for w, o in zip(words, out.split(" "), strict=True) if w != o]
     corrections = explain(value, field, options)
     assert all(c.rule in RULE_TEXT for c in corrections)
-    assert [(c.word_before, c.word_after) for c in corrections if c.rule != WHITESPACE] == changed
+    # Following each word's corrections in order (look-alikes first, then case) leads from
+    # the typed word to the normalized one; a word that did not change has none.
+    final = words.copy()
+    for correction in corrections:
+        if correction.rule == WHITESPACE:
+            continue
+        position = final.index(correction.word_before)
+        assert correction.word_after != correction.word_before
+        final[position] = correction.word_after
+    assert final == out.split(" ")
+    lookalikes = [c for c in corrections if c.rule == LOOKALIKE]
+    assert len(lookalikes) <= len(words)
+    assert not lookalikes or options.fix_lookalikes
     assert any(c.rule == WHITESPACE for c in corrections) == (" ".join(value.split()) != value)

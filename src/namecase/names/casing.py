@@ -7,7 +7,8 @@ neighbours. This module defines the engine's own mapping so that, character by c
 
 * only letters of category Lu, Ll or Lt ever change, and each into a single code point;
 * ``lower_char(c)`` and ``title_char(lower_char(c))`` casefold like ``c`` — except that
-  U+0130 İ lowers to plain i (Turkic rule, RULES.md §4.4), the one deliberate exception;
+  U+0130 İ lowers to plain i, and an initial U+0131 ı takes the capital I (Turkic rules,
+  docs/names/RULES.md §4.4), the deliberate exceptions;
 * ``lower_char(title_char(x)) == x``, so lowering the output gives back the lowered input.
 
 Words made only of "regular" letters (ASCII, Latin-1, Latin Extended, Cyrillic, …), for
@@ -26,6 +27,7 @@ _UPPER_OR_TITLE: Final = frozenset({"Lu", "Lt"})
 _LETTER_OR_MARK: Final = ("L", "M")
 
 DOTTED_CAPITAL_I: Final = "\u0130"
+DOTLESS_SMALL_I: Final = "\u0131"
 _CAPITAL_SIGMA: Final = "\u03a3"
 
 # Part separators inside a word (RULES.md §4.4): hyphens, period, apostrophes, plus the
@@ -144,7 +146,9 @@ def first_cased(part: str) -> int:
 
 
 def capital_of(low: str, original: str) -> str:
-    """The capital for a lowered letter; an initial İ stays İ (RULES.md §4.4)."""
+    """The capital for a lowered letter; an initial İ stays İ and ı becomes I (RULES.md §4.4)."""
     if original == DOTTED_CAPITAL_I:
         return original
+    if low == DOTLESS_SMALL_I:
+        return "I"  # Turkish and Azerbaijani: ılgaz → Ilgaz; str.title leaves ı lowercase
     return title_char(low)

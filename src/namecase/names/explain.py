@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from namecase.names import rules
-from namecase.names.engine import case_words, collapse, field_kind
+from namecase.names.engine import case_words, collapse, field_kind, fixed_words
 from namecase.names.options import DEFAULT, NameOptions
 
 
@@ -13,7 +13,9 @@ from namecase.names.options import DEFAULT, NameOptions
 class Correction:
     """One changed word: before, after, and the code of the rule that changed it.
 
-    For rule "whitespace" the pair is the whole value before and after trimming.
+    For rule "whitespace" the pair is the whole value before and after trimming. A word whose
+    look-alike letters were replaced has a "lookalike" correction first (typed → fixed) and,
+    when its case changed too, a second one (fixed → final).
     """
 
     word_before: str
@@ -33,11 +35,16 @@ def explain(
         corrections.append(Correction(value, collapsed, rules.WHITESPACE))
     if not collapsed:
         return corrections
-    words = collapsed.split(" ")
-    cased, why = case_words(words, field_kind(field), options)
+    words, fixed = fixed_words(collapsed, options)
+    corrections.extend(
+        Correction(before, after, rules.LOOKALIKE)
+        for before, after in zip(words, fixed, strict=True)
+        if before != after
+    )
+    cased, why = case_words(fixed, field_kind(field), options)
     corrections.extend(
         Correction(before, after, rule)
-        for before, after, rule in zip(words, cased, why, strict=True)
+        for before, after, rule in zip(fixed, cased, why, strict=True)
         if rule
     )
     return corrections

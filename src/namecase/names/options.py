@@ -9,15 +9,19 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class NameOptions:
-    """Immutable, hashable rule switches; the defaults are the rules of RULES.md §4.
+    """Immutable, hashable rule switches; the defaults are the rules of docs/names/RULES.md §4.
 
     particles: lowercase name particles by field and position (ван, von, оглы, аль-, -заде …).
     keep_latin_mixed_case: keep a non-Cyrillic word typed in deliberate mixed case (McDonald,
     DeVito, LaToya) instead of recasing it.
+    fix_lookalikes: replace a Latin letter in a Cyrillic word, or a Cyrillic letter in a Latin
+    word, by its look-alike twin (Смирнoв with a Latin o, Jоhn with a Cyrillic о). Off, the
+    engine changes only the case of letters.
     """
 
     particles: bool = True
     keep_latin_mixed_case: bool = True
+    fix_lookalikes: bool = True
 
     def __post_init__(self) -> None:
         # Settings arrive as JSON; a string "false" would silently be truthy, so refuse it here.

@@ -17,6 +17,8 @@ SUFFIX: Final = "suffix"
 INITIAL: Final = "initial"
 HYPHEN: Final = "hyphen"
 WHITESPACE: Final = "whitespace"
+LOOKALIKE: Final = "lookalike"
+COMPANY: Final = "company"
 
 RULE_TEXT: Final[dict[str, dict[str, str]]] = {
     RECASE: {
@@ -58,5 +60,17 @@ RULE_TEXT: Final[dict[str, dict[str, str]]] = {
     WHITESPACE: {
         "en": "Extra, leading, trailing or unusual spaces removed.",
         "ru": "Удалены лишние, начальные, конечные или особые пробелы.",
+    },
+    LOOKALIKE: {
+        "en": "A look-alike letter of the other alphabet replaced (Latin o in Смирнoв, "
+        "Cyrillic о in Jоhn), so that search and duplicate checks find the name.",
+        "ru": "Похожая буква другого алфавита заменена (латинская o в «Смирнoв», кириллическая "
+        "о в «Jоhn»), чтобы имя находилось поиском и проверкой дублей.",
+    },
+    COMPANY: {
+        "en": "Company name: the legal form in its usual spelling (ООО, ИП, LLC, GmbH), the "
+        "name in quotes with a capital on its first word only.",
+        "ru": "Название организации: правовая форма в принятом написании (ООО, ИП, LLC, GmbH), "
+        "в названии в кавычках заглавная только у первого слова.",
     },
 }
