@@ -94,7 +94,12 @@ async def test_a_working_portal_is_described_in_full(database_url: str) -> None:
         assert entry["rest_calls_last_hour"] == len(calls) and entry["rest_503_last_hour"] == 0
         # Newest first: the install checked its tokens were an admin's, then asked for handlers.
         assert [c["method"] for c in calls[-2:]] == ["event.get", "user.admin"]
-        assert {c["method"] for c in calls} == {"user.admin", "event.get", "batch"}
+        assert {c["method"] for c in calls} == {
+            "user.admin",
+            "event.get",
+            "batch",
+            "crm.contact.list",
+        }
         assert all(c["http_status"] == 200 and c["duration_ms"] >= 0 for c in calls)
         assert entry["queue"]["lease_owner"] is None
         totals = status["totals"]

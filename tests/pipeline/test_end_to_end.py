@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 from sqlalchemy import select
 
+from namecase.db import utcnow
 from namecase.pipeline.models import Change
 from namecase.portals.models import Portal
-from namecase.queue.models import InboxItem
+from namecase.queue import inbox
+from namecase.queue.models import InboxItem, PortalQueue
 from support.stack import Stack, running_stack
 
 
@@ -27,6 +30,44 @@ async def test_bad_names_on_add_get_exactly_one_update_and_the_echo_none(databas
         stats = stack.emulator.stats(portal.member_id)
         assert stats.updates_per_record.get(("contact", contact_id)) == 1
         assert stats.calls_by_method.get("crm.contact.update", 0) == 1
+        assert stats.calls_by_method.get("crm.contact.list", 0) == 1  # the echo is not read
+        assert stats.calls_by_method.get("crm.contact.get", 0) == 0
+
+
+async def test_a_user_edit_after_our_write_is_still_normalized(database_url: str) -> None:
+    async with running_stack(database_url) as stack:
+        portal = await stack.installed_portal()
+        contact_id = await stack.emulator.user_add_contact(portal.member_id, {"NAME": "иВАН"})
+        await stack.drain()  # fixed; the echo of our update is held, not read
+        await stack.emulator.user_update_contact(portal.member_id, contact_id, {"NAME": "пЁТР"})
+        await stack.drain()
+        assert stack.emulator.contact(portal.member_id, contact_id)["NAME"] == "Пётр"
+        stats = stack.emulator.stats(portal.member_id)
+        assert stats.updates_per_record[("contact", contact_id)] == 2
+        assert stats.calls_by_method["crm.contact.list"] == 2
+
+
+async def test_a_sweep_that_lists_a_fixed_record_settles_its_echo(database_url: str) -> None:
+    async with running_stack(database_url, reconcile_interval=3600) as stack:
+        portal = await stack.installed_portal()
+        await stack.drain()  # the first visit's sweep
+        contact_id = await stack.emulator.user_add_contact(portal.member_id, {"NAME": "иВАН"})
+        await stack.drain()  # read and write; the echo arrives and is held
+        assert await _held(stack) == 1
+        async with stack.runtime.sessions() as session, session.begin():
+            queue = await session.get(PortalQueue, portal.member_id)
+            assert queue is not None
+            queue.reconciled_at = utcnow() - dt.timedelta(hours=2)  # the next sweep is due
+            queue.due_at = utcnow()
+        await stack.drain()
+        assert await _held(stack) == 0
+        stats = stack.emulator.stats(portal.member_id)
+        assert stats.updates_per_record[("contact", contact_id)] == 1
+
+
+async def _held(stack: Stack) -> int:
+    async with stack.runtime.sessions() as session:
+        return (await inbox.counts(session)).get("held", 0)
 
 
 async def test_already_normal_contact_is_never_updated(database_url: str) -> None:

@@ -42,7 +42,6 @@ async def hold_after_write(
         .where(tuple_(InboxItem.id, InboxItem.version).in_(candidates))
         .values(
             version=InboxItem.version - case(seen, value=InboxItem.id) - 1,
-            source="echo",
             attempts=0,
             last_error=None,
             next_attempt_at=until,
