@@ -7,8 +7,11 @@ from collections.abc import Awaitable
 
 import httpx
 
+from namecase.emulator import Portal as EmulatedPortal
 from namecase.portals.repository import PortalRepository
+from namecase.ui.frame import AuthCheckBudget, caller_of
 from namecase.ui.page_token import PAGE_TOKEN_SECONDS, RENEWAL_GRACE_SECONDS, PageTokenSigner
+from support.stack import Stack
 
 from .harness import frame_request, open_frame, page_stack, page_token
 
@@ -65,6 +68,7 @@ async def test_a_users_auth_id_is_checked_with_the_portal_when_no_token_is_sent(
     async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
 
+        installed = _requests_to(stack, portal)
         with_user_token = await open_frame(http, stack, portal, APPLICATION_TOKEN="")
         with_made_up_token = await open_frame(
             http, stack, portal, APPLICATION_TOKEN="", AUTH_ID="not-a-token"
@@ -74,9 +78,11 @@ async def test_a_users_auth_id_is_checked_with_the_portal_when_no_token_is_sent(
         assert with_made_up_token.status_code == 403
         async with stack.runtime.sessions() as session:
             calls = await PortalRepository(session).recent_calls(portal.member_id)
-        # Both asked the portal at its stored endpoint; the user's token is never logged.
-        answers = [(c.method, c.http_status) for c in calls[:2]]
-        assert answers == [("profile", 401), ("profile", 200)]
+        # Both asked the portal at its stored endpoint; the refusal of a token anyone can make
+        # up writes no row (issue 14 item 2), and the user's token is never logged.
+        assert _requests_to(stack, portal) - installed == 2
+        answers = [(c.method, c.http_status) for c in calls if c.method == "profile"]
+        assert answers == [("profile", 200)]
         assert all("not-a-token" not in call.request for call in calls)
 
 
@@ -117,26 +123,100 @@ async def test_the_pages_api_needs_the_pages_own_token(pg_database_url: str) -> 
         assert PAGE_TOKEN_SECONDS <= 3600
 
 
-async def test_made_up_auth_ids_cannot_spend_the_portals_rate_budget(
+async def _frame_from(
+    http: httpx.AsyncClient, stack: Stack, portal: EmulatedPortal, address: str, **form: str
+) -> httpx.Response:
+    """The frame POST from a client at `address` (as the trusted proxy on loopback reports it)."""
+    query, body = frame_request(stack, portal, **form)
+    return await http.post(
+        f"{stack.app_url}/app", params=query, data=body, headers={"X-Forwarded-For": address}
+    )
+
+
+def _requests_to(stack: Stack, portal: EmulatedPortal) -> int:
+    """Every REST request the portal received, refused ones included."""
+    return stack.emulator.stats(portal.member_id).total_requests
+
+
+async def test_a_flood_of_made_up_auth_ids_cannot_lock_the_administrator_out(
     pg_database_url: str,
 ) -> None:
+    """Issue 14 item 2: strangers (no APPLICATION_TOKEN) guessing AUTH_IDs from one address and
+    from thirty, then the real administrator opens the app."""
     async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
-
-        guesses = [
-            await open_frame(http, stack, portal, APPLICATION_TOKEN="", AUTH_ID=f"guess-{n}")
-            for n in range(12)
+        installed = _requests_to(stack, portal)
+        flood = [
+            await _frame_from(
+                http, stack, portal, "203.0.113.7", APPLICATION_TOKEN="", AUTH_ID=f"g{n}"
+            )
+            for n in range(20)
         ]
-        genuine_token = await open_frame(http, stack, portal)
+        flood += [
+            await _frame_from(
+                http, stack, portal, f"198.51.100.{n}", APPLICATION_TOKEN="", AUTH_ID=f"h{n}-{k}"
+            )
+            for n in range(30)
+            for k in range(2)
+        ]
+        asked = _requests_to(stack, portal) - installed
 
-        assert [g.status_code for g in guesses] == [403] * 12
-        # The application token still opens the page, but whether this user is an admin cannot
-        # be asked within the budget: the page is read-only until the budget refills.
-        assert genuine_token.status_code == 200
-        assert 'id="read-only"' in genuine_token.text
+        # Same address as the first flood: its budget for strangers is spent, not the users'.
+        administrator = await _frame_from(http, stack, portal, "203.0.113.7")
+
+        assert [r.status_code for r in flood] == [403] * 80
+        assert asked < 40  # the caller and portal budgets, not one call per guess
+        assert administrator.status_code == 200
+        assert 'id="read-only"' not in administrator.text
         async with stack.runtime.sessions() as session:
-            calls = await PortalRepository(session).recent_calls(portal.member_id)
-        assert sum(call.method == "profile" for call in calls) == 10  # the burst, then refused
+            calls = await PortalRepository(session).recent_calls(portal.member_id, limit=1000)
+        profiles = [call for call in calls if call.method == "profile"]
+        assert [call.http_status for call in profiles] == [200]  # the guesses wrote no rows
+
+
+async def test_a_verified_token_is_not_asked_again_during_its_life(pg_database_url: str) -> None:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
+        portal = await stack.installed_portal()
+        installed = _requests_to(stack, portal)
+        query, form = frame_request(stack, portal)
+
+        pages = [
+            await http.post(f"{stack.app_url}/app", params=query, data=form) for _ in range(15)
+        ]
+
+        assert all(page.status_code == 200 and 'id="read-only"' not in page.text for page in pages)
+        assert _requests_to(stack, portal) - installed == 1
+
+
+async def test_a_token_that_expired_is_asked_again(pg_database_url: str) -> None:
+    async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
+        portal = await stack.installed_portal()
+        installed = _requests_to(stack, portal)
+        query, form = frame_request(stack, portal, AUTH_EXPIRES="0")
+
+        for _ in range(2):
+            page = await http.post(f"{stack.app_url}/app", params=query, data=form)
+            assert page.status_code == 200
+
+        assert _requests_to(stack, portal) - installed == 2
+
+
+def test_a_caller_over_its_budget_spends_nothing_of_the_portals() -> None:
+    budget = AuthCheckBudget(caller=(5.0, 0.1), portal=(20.0, 0.5))
+    spent = [budget.bucket_for("m", "203.0.113.7", vouched=False, now=100.0) for _ in range(50)]
+
+    assert sum(bucket is not None for bucket in spent) == 5
+    shared = next(bucket for bucket in spent if bucket is not None)
+    assert budget.bucket_for("m", "198.51.100.1", vouched=False, now=100.0) is shared
+    assert budget.bucket_for("m", "203.0.113.7", vouched=True, now=100.0) is not None
+    assert budget.bucket_for("m", "203.0.113.7", vouched=False, now=110.0) is not None  # refilled
+
+
+def test_callers_are_ipv4_addresses_or_ipv6_subscriber_networks() -> None:
+    assert caller_of("203.0.113.7") == "203.0.113.7"
+    assert caller_of("2001:db8:1:2:aaaa::1") == caller_of("2001:db8:1:2:bbbb::9")
+    assert caller_of("2001:db8:1:2:aaaa::1") != caller_of("2001:db8:1:3::1")
+    assert caller_of(None) == caller_of("not an address") == "unknown"
 
 
 async def test_a_portal_that_lost_access_is_told_how_to_recover(pg_database_url: str) -> None:

@@ -123,6 +123,7 @@ class _Target:
 
     endpoint: str
     credentials: Credentials
+    log_refusals: bool = True
 
 
 class BitrixClient:
@@ -162,10 +163,19 @@ class BitrixClient:
         self._rng = rng or random.Random()  # jitter, not security
 
     async def call(
-        self, link: PortalLink, method: str, params: Mapping[str, Any] | None = None
+        self,
+        link: PortalLink,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        log_refusals: bool = True,
     ) -> Any:
-        """Call ``method`` and return its ``result``; raise a BitrixError subclass on failure."""
-        body = await self._call(link, method, params or {})
+        """Call ``method`` and return its ``result``; raise a BitrixError subclass on failure.
+
+        ``log_refusals=False`` keeps an answer of 400 and up out of the call log: a check of a
+        token anyone may make up must not let them write rows into our database.
+        """
+        body = await self._call(link, method, params or {}, log_refusals=log_refusals)
         return body["result"]
 
     async def call_page(
@@ -214,13 +224,20 @@ class BitrixClient:
         )
 
     async def _call(
-        self, link: PortalLink, method: str, params: Mapping[str, Any]
+        self,
+        link: PortalLink,
+        method: str,
+        params: Mapping[str, Any],
+        *,
+        log_refusals: bool = True,
     ) -> Mapping[str, Any]:
         if not _METHOD.fullmatch(method):
             raise ValueError(f"not a REST method name: {method[:60]!r}")
         credentials = await link.credentials()
         target = _Target(
-            rest_endpoint(credentials.client_endpoint, allow_http=self._allow_http), credentials
+            rest_endpoint(credentials.client_endpoint, allow_http=self._allow_http),
+            credentials,
+            log_refusals,
         )
         refreshed = False
         failures = 0
@@ -287,7 +304,13 @@ class BitrixClient:
         for _hop in range(_MAX_HOPS + 1):
             await self._await_budget(link.bucket)
             response, body = await self._post(
-                link, endpoint + method, method, content, logged_request, token
+                link,
+                endpoint + method,
+                method,
+                content,
+                logged_request,
+                token,
+                log_refusals=target.log_refusals,
             )
             if response.status_code not in _REDIRECTS:
                 if endpoint != target.endpoint:
@@ -317,6 +340,8 @@ class BitrixClient:
         content: bytes,
         logged_request: str,
         token: str,
+        *,
+        log_refusals: bool = True,
     ) -> tuple[httpx.Response, Any]:
         started_at = self._wall_clock()
         started = self._clock()
@@ -354,6 +379,8 @@ class BitrixClient:
                 raise
             raise PortalUnavailable(code, type(exc).__name__, method=method) from exc
         body = _json_or_none(response)
+        if response.status_code >= 400 and not log_refusals:
+            return response, body
         await self._record(
             RestCall(
                 link.member_id,

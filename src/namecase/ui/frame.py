@@ -14,6 +14,8 @@ So whether the user may *change* anything is asked of the portal with the user's
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import json
 import logging
 import time
@@ -49,6 +51,7 @@ class FrameRequest(BaseModel):
     member_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     application_token: str = Field(default="", max_length=512)
     auth_id: str = Field(default="", max_length=512)
+    auth_expires: int = Field(default=3600, ge=0, le=86400)  # AUTH_EXPIRES: seconds (§1)
     domain: str = Field(default="", max_length=255)
     lang: str = Field(default="", max_length=8)
     placement: str = Field(default="DEFAULT", max_length=64)
@@ -63,6 +66,7 @@ class FrameRequest(BaseModel):
                 application_token=form.get("APPLICATION_TOKEN")
                 or query.get("APPLICATION_TOKEN", ""),
                 auth_id=form.get("AUTH_ID") or query.get("AUTH_ID", ""),
+                auth_expires=form.get("AUTH_EXPIRES") or query.get("AUTH_EXPIRES") or 3600,
                 domain=query.get("DOMAIN") or form.get("DOMAIN", ""),
                 lang=query.get("LANG") or form.get("LANG", ""),
                 placement=form.get("PLACEMENT") or query.get("PLACEMENT") or "DEFAULT",
@@ -89,31 +93,101 @@ def placement_options_of(raw: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-class AuthCheckBudget:
-    """How many AUTH_ID checks each portal may cost us: a burst of 10, then one per 2 s.
+# The access token a frame carries lives an hour (settings/oauth/index.md; AUTH_EXPIRES, protocol
+# §1), so an answer about it is good that long at most.
+TOKEN_SECONDS_MAX = 3600
 
-    Each check is a REST call to the portal, and the portal's limit is per portal *and source IP*
-    (protocol §6): the worker shares it. Without a bound, anyone knowing a member_id could post
-    made-up AUTH_IDs and spend the budget the worker needs. Per process; memory is bounded.
+
+def caller_of(address: str | None) -> str:
+    """Whose budget a request spends: its IPv4 address, or its IPv6 /64 (one subscriber's)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return "unknown"
+    if ip.version == 6:
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+class AuthCheckBudget:
+    """How many AUTH_ID checks a caller, and a portal, may cost us.
+
+    Each check is a REST call to the portal, whose limit is per portal *and source IP* (protocol
+    §6): the worker shares it. The member_id is no secret, so anyone may post made-up AUTH_IDs.
+    So checks are counted twice: per caller (a burst of 5, then one per 10 s: a person needs one
+    check per token, answers are cached) and per portal (20, then one per 2 s), each apart for
+    frames the portal vouches for (a matching APPLICATION_TOKEN, which only its users have, or
+    our page token) and for strangers. A caller over its budget spends nothing of the portal's,
+    and strangers cannot spend what the portal's own users need. Per process; memory bounded.
     """
 
-    def __init__(self, burst: float = 10.0, per_second: float = 0.5) -> None:
-        self._burst = burst
-        self._per_second = per_second
-        self._buckets: dict[str, LeakyBucket] = {}
+    def __init__(
+        self,
+        caller: tuple[float, float] = (5.0, 0.1),
+        portal: tuple[float, float] = (20.0, 0.5),
+    ) -> None:
+        self._caller = caller
+        self._portal = portal
+        self._buckets: dict[tuple[str, ...], LeakyBucket] = {}
 
-    def bucket_for(self, member_id: str, now: float | None = None) -> LeakyBucket | None:
-        """The portal's bucket while a check fits in it now, else None (check refused)."""
-        bucket = self._buckets.get(member_id)
+    def bucket_for(
+        self, member_id: str, caller: str, *, vouched: bool, now: float | None = None
+    ) -> LeakyBucket | None:
+        """The portal bucket to spend a check from, or None when the caller or portal is over."""
+        now = time.time() if now is None else now
+        kind = "vouched" if vouched else "stranger"
+        mine = self._bucket(("caller", member_id, kind, caller), self._caller)
+        if mine.wait_time(now) > 0:
+            return None
+        shared = self._bucket(("portal", member_id, kind), self._portal)
+        if shared.wait_time(now) > 0:
+            return None
+        mine.take(now)
+        return shared
+
+    def _bucket(self, key: tuple[str, ...], shape: tuple[float, float]) -> LeakyBucket:
+        bucket = self._buckets.get(key)
         if bucket is None:
-            if len(self._buckets) > 10_000:
+            if len(self._buckets) > 20_000:
                 self._buckets.clear()
-            bucket = LeakyBucket(capacity=self._burst, drain_per_second=self._per_second)
-            self._buckets[member_id] = bucket
-        return None if bucket.wait_time(time.time() if now is None else now) > 0 else bucket
+            bucket = LeakyBucket(capacity=shape[0], drain_per_second=shape[1])
+            self._buckets[key] = bucket
+        return bucket
+
+
+class VerifiedUsers:
+    """The portal's answers about tokens that worked, kept for the token's life.
+
+    Keyed by a hash of (member_id, AUTH_ID): the tokens themselves are not kept. Only answers
+    that vouch for a user are cached; a refused token is asked again (within the budget).
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._users: dict[bytes, tuple[FrameUser, float]] = {}
+
+    def get(self, member_id: str, auth_id: str, now: float | None = None) -> FrameUser | None:
+        key = _token_key(member_id, auth_id)
+        cached = self._users.get(key)
+        if cached is None:
+            return None
+        if cached[1] <= (time.time() if now is None else now):
+            del self._users[key]
+            return None
+        return cached[0]
+
+    def put(self, member_id: str, auth_id: str, user: FrameUser, expires_at: float) -> None:
+        if len(self._users) >= self._size:
+            self._users.clear()
+        self._users[_token_key(member_id, auth_id)] = (user, expires_at)
+
+
+def _token_key(member_id: str, auth_id: str) -> bytes:
+    return hashlib.sha256(f"{member_id}\0{auth_id}".encode()).digest()
 
 
 AUTH_CHECKS = AuthCheckBudget()
+VERIFIED = VerifiedUsers()
 
 
 @dataclass(frozen=True)
@@ -133,36 +207,60 @@ class FrameAccess:
 
 
 async def verify_frame(
-    frame: FrameRequest, portal: Portal | None, bitrix: BitrixClient
+    frame: FrameRequest, portal: Portal | None, bitrix: BitrixClient, *, caller: str
 ) -> FrameAccess:
     """The stored portal if the frame proves it comes from there; FrameRejected otherwise.
 
     Admin rights come only from the portal's answer about the frame's AUTH_ID: a matching
-    APPLICATION_TOKEN alone opens the page read-only.
+    APPLICATION_TOKEN alone opens the page read-only. ``caller`` is whose check budget is spent.
     """
     if portal is None or portal.state == "uninstalled":
         raise FrameRejected("the app is not installed on this portal")
-    user = await frame_user(portal, frame.auth_id, bitrix) if frame.auth_id else None
-    if user is None and not (
-        frame.application_token
-        and application_token_matches(frame.application_token, portal.application_token_hash)
-    ):
+    vouched = bool(frame.application_token) and application_token_matches(
+        frame.application_token, portal.application_token_hash
+    )
+    user = None
+    if frame.auth_id:
+        user = await frame_user(
+            portal,
+            frame.auth_id,
+            bitrix,
+            caller=caller,
+            vouched=vouched,
+            lifetime=frame.auth_expires,
+        )
+    if user is None and not vouched:
         raise FrameRejected("the frame data does not match the installed portal")
     return FrameAccess(portal, admin=user is not None and user.admin)
 
 
-async def frame_user(portal: Portal, auth_id: str, bitrix: BitrixClient) -> FrameUser | None:
+async def frame_user(
+    portal: Portal,
+    auth_id: str,
+    bitrix: BitrixClient,
+    *,
+    caller: str,
+    vouched: bool,
+    lifetime: float = TOKEN_SECONDS_MAX,
+) -> FrameUser | None:
     """Who `auth_id` belongs to on the portal, or None: refused, or over the check budget."""
-    bucket = AUTH_CHECKS.bucket_for(portal.member_id)
+    known = VERIFIED.get(portal.member_id, auth_id)
+    if known is not None:
+        return known  # asked already during this token's life
+    bucket = AUTH_CHECKS.bucket_for(portal.member_id, caller, vouched=vouched)
     if bucket is None:
         log.warning("frame AUTH_ID checks over budget", extra={"member_id": portal.member_id})
         return None
     # `profile` needs no scope, answers for any valid user token of this app, and says whether
-    # the user is a portal administrator (ADMIN, protocol §9): one call for both questions.
+    # the user is a portal administrator (ADMIN, protocol §9; bitrix-tools/b24-rest-docs
+    # api-reference/common/users/profile.md): one call for both questions. A refusal is not
+    # logged: made-up tokens must not write rows.
+    started = time.time()
     try:
         answer = await bitrix.call(
             ReadOnlyLink(portal.member_id, Credentials(portal.client_endpoint, auth_id), bucket),
             "profile",
+            log_refusals=False,
         )
     except BitrixError as error:
         log.info("frame AUTH_ID refused: %s", error.code, extra={"member_id": portal.member_id})
@@ -170,4 +268,6 @@ async def frame_user(portal: Portal, auth_id: str, bitrix: BitrixClient) -> Fram
     if not isinstance(answer, Mapping) or not answer.get("ID"):
         return None
     # Only a literal true counts: anything else the portal might send is not an admin.
-    return FrameUser(id=str(answer["ID"]), admin=answer.get("ADMIN") is True)
+    user = FrameUser(id=str(answer["ID"]), admin=answer.get("ADMIN") is True)
+    VERIFIED.put(portal.member_id, auth_id, user, started + min(lifetime, TOKEN_SECONDS_MAX))
+    return user

@@ -29,7 +29,7 @@ from namecase.portals.schemas import ALL_FIELDS
 from namecase.runtime import Runtime, RuntimeDep, SessionDep
 from namecase.settings import Settings
 from namecase.ui import service
-from namecase.ui.frame import FrameRejected, FrameRequest, frame_user, verify_frame
+from namecase.ui.frame import FrameRejected, FrameRequest, caller_of, frame_user, verify_frame
 from namecase.ui.page_token import (
     RENEWAL_GRACE_SECONDS,
     InvalidPageToken,
@@ -98,7 +98,7 @@ async def _open(
     try:
         frame = FrameRequest.from_fields(form, query)
         stored = await PortalRepository(session).get(frame.member_id)
-        access = await verify_frame(frame, stored, runtime.bitrix)
+        access = await verify_frame(frame, stored, runtime.bitrix, caller=_caller(request))
     except FrameRejected:
         return _forbidden(request, lang, status=403)
     portal = access.portal
@@ -163,6 +163,11 @@ def _script_source(url: str) -> str:
     if not _HOST.fullmatch(host):
         return ""
     return f"{parts.scheme}://{host}" if parts.scheme else host
+
+
+def _caller(request: Request) -> str:
+    """Whose AUTH_ID check budget a request spends (the proxy's X-Forwarded-For, if trusted)."""
+    return caller_of(request.client.host if request.client else None)
 
 
 def _forbidden(request: Request, lang: Language, *, status: int) -> HTMLResponse:
@@ -252,6 +257,7 @@ _CHANGE_ERRORS: dict[int | str, dict[str, Any]] = {
     },
 )
 async def renew_token(
+    request: Request,
     body: TokenRenewal,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -267,7 +273,10 @@ async def renew_token(
     portal = await PortalRepository(session).get(grant.member_id)
     if portal is None or portal.state == "uninstalled":
         raise HTTPException(403, "the app is not installed on this portal")
-    user = await frame_user(portal, body.auth_id, runtime.bitrix)
+    # Our page token vouches for the caller: they had the page, so they are the portal's user.
+    user = await frame_user(
+        portal, body.auth_id, runtime.bitrix, caller=_caller(request), vouched=True
+    )
     if user is None:
         raise HTTPException(403, "the Bitrix24 token was refused")
     token = _signer(runtime.settings).issue(portal.member_id, grant.lang, admin=user.admin)
