@@ -250,3 +250,129 @@ def test_field_names_ignore_case_and_unknown_fields_mean_a_full_name(
     field: str, expected: str
 ) -> None:
     assert normalize_name("ван фон ли", field) == expected
+
+
+@cases(
+    ("last", "McDONAGH", "McDonagh"),
+    ("last", "MacDONALD", "MacDonald"),
+    ("last", "DeVITO", "DeVito"),
+    ("first", "LaTOYA", "LaToya"),
+    ("last", "FitzGERALD", "FitzGerald"),
+    ("last", "McDONAGH-SMITH", "McDonagh-Smith"),  # the tail is recased as a name of its own
+    ("last", "JoHN", "John"),  # after an ordinary start: the whole word
+    ("first", "Mary-KATE", "Mary-Kate"),
+    ("last", "McArthur", "McArthur"),  # typed internal capitals stay
+    ("last", "DiCaprio", "DiCaprio"),
+    ("first", "JoAnn", "JoAnn"),
+    ("last", "McD", "McD"),  # one capital after the start is no caps-lock tail
+    ("last", "STRAUß", "Strauß"),  # ß has no capital of its own: the word is in capitals
+    ("last", "STRAßE-MÜLLER", "Straße-Müller"),
+)
+def test_caps_lock_after_a_right_start(field: str, value: str, expected: str) -> None:
+    assert normalize_name(value, field) == expected
+
+
+def test_caps_lock_tail_follows_the_mixed_case_option() -> None:
+    recase = NameOptions(keep_latin_mixed_case=False)
+    assert normalize_name("MacDONALD", "last", recase) == "Macdonald"  # no generic Mac rule
+    assert normalize_name("McDONAGH", "last", recase) == "McDonagh"
+
+
+@cases(
+    ("first", "MARÍA DEL CARMEN", "María del Carmen"),
+    ("first", "maría de los ángeles", "María de los Ángeles"),
+    ("first", "maria de la luz", "Maria de la Luz"),
+    ("first", "MARIA DAS DORES", "Maria das Dores"),
+    ("first", "maria do carmo", "Maria do Carmo"),
+    ("first", "МАРИЯ ДЕЛЬ КАРМЕН", "Мария дель Кармен"),
+    ("first", "de maria", "De Maria"),  # a particle needs a given name before it
+    ("first", "maria de", "Maria De"),  # and one after it
+    ("first", "ван ли", "Ван Ли"),  # Dutch and other particles stay names in the first field
+    ("any", "maría de los ángeles pérez", "María de los Ángeles Pérez"),
+    ("last", "DE LOS SANTOS", "de los Santos"),  # los/las after de, in every field
+    ("any", "bartolomé de las casas", "Bartolomé de las Casas"),
+    ("any", "juana de la cruz", "Juana de La Cruz"),  # la only in a given name (de La Fontaine)
+)
+def test_particles_inside_spanish_and_portuguese_given_names(
+    field: str, value: str, expected: str
+) -> None:
+    assert normalize_name(value, field) == expected
+
+
+@cases(
+    ("any", "Daphne du Maurier", "Daphne du Maurier"),  # typed lowercase between names typed
+    ("any", "Daphne du maurier", "Daphne du Maurier"),  # with a capital: the user's choice
+    ("any", "Marie des Anges", "Marie des Anges"),
+    ("any", "Marine le Pen", "Marine le Pen"),
+    ("any", "daphne du maurier", "Daphne Du Maurier"),  # all lowercase: no choice was made
+    ("any", "DAPHNE du MAURIER", "Daphne Du Maurier"),  # capitals carry no choice either
+    ("any", "marine le pen", "Marine Le Pen"),
+    ("any", "Ооо du maurier", "ООО Du Maurier"),  # a legal form is no name typed with care
+    ("any", "du Maurier", "Du Maurier"),  # the article needs a name before it
+)
+def test_french_articles_typed_lowercase_between_deliberately_cased_names(
+    field: str, value: str, expected: str
+) -> None:
+    assert normalize_name(value, field) == expected
+
+
+@cases(
+    ("any", "alisher shavkat o'g'li", "Alisher Shavkat o'g'li"),
+    ("any", "ALISHER SHAVKAT O\u2019G\u2019LI", "Alisher Shavkat o\u2019g\u2019li"),
+    ("any", "ALISHER SHAVKAT O\u02bcG\u02bcLI", "Alisher Shavkat o\u02bcg\u02bcli"),
+    ("any", "ALISHER SHAVKAT O\u2018G\u2018LI", "Alisher Shavkat o\u2018g\u2018li"),
+    ("any", "ALISHER SHAVKAT O\u02bbG\u02bbLI", "Alisher Shavkat o\u02bbg\u02bbli"),
+    ("any", "alisher shavkat o`g`li", "Alisher Shavkat o`g`li"),
+    ("any", "ahmad fozil-o'g'li", "Ahmad Fozil-o'g'li"),
+    ("any", "AHMAD FOZIL-O\u02bbG\u02bbLI", "Ahmad Fozil-o\u02bbg\u02bbli"),
+    ("middle", "ANVAR QIZI", "Anvar qizi"),
+    ("middle", "шавкат ўғли", "Шавкат ўғли"),
+    ("middle", "АНВАР ҚИЗИ", "Анвар қизи"),
+    ("any", "nursultan abish uly", "Nursultan Abish uly"),  # Kazakh Latin
+    ("any", "AIGUL KENZHEBEK QYZY", "Aigul Kenzhebek qyzy"),
+    ("any", "kamyrza sarpek uulu", "Kamyrza Sarpek uulu"),  # Kyrgyz
+    ("any", "HEYDAR ALIRZA OĞLU", "Heydar Alirza oğlu"),  # Azerbaijani
+    ("middle", "аббас гызы", "Аббас гызы"),
+    ("middle", "гейдар оғлу", "Гейдар оғлу"),
+    ("middle", "KAMIL ULI", "Kamil Uli"),  # uli is no marker
+    ("middle", "kamil ulı", "Kamil ulı"),  # Tatar Latin
+    ("middle", "ABDULLA QIZI", "Abdulla qizi"),
+    ("middle", "РУСТЕМ ҠЫҘЫ", "Рустем ҡыҙы"),  # Bashkir
+    ("middle", "BERDI OGLY", "Berdi ogly"),  # Turkmen
+    ("first", "o'g'li", "O'G'Li"),  # in the first-name field a marker is a name like others
+)
+def test_turkic_patronymic_markers_in_every_spelling(field: str, value: str, expected: str) -> None:
+    assert normalize_name(value, field) == expected
+
+
+@cases(
+    ("any", "абд ар-рахман", "Абд ар-Рахман"),
+    ("any", "ABD AR-RAHMAN", "Abd ar-Rahman"),
+    ("any", "салах ад-дин", "Салах ад-Дин"),
+    ("any", "salah ad-din", "Salah ad-Din"),
+    ("any", "омар аш-шариф", "Омар аш-Шариф"),
+    ("any", "omar ash-sharif", "Omar ash-Sharif"),
+    ("any", "jamal as-sayed", "Jamal as-Sayed"),
+    ("last", "AR-RASHID", "ar-Rashid"),  # a last name may start with the article
+    ("first", "ar-rahman", "Ar-Rahman"),  # the start of a given name is capitalized
+)
+def test_arabic_articles_before_sun_letters(field: str, value: str, expected: str) -> None:
+    assert normalize_name(value, field) == expected
+
+
+@cases(
+    ("first", "ılgaz", "Ilgaz"),  # ı has the capital I
+    ("last", "ışık", "Işık"),
+    ("last", "ali-ılgaz", "Ali-Ilgaz"),
+    ("first", "İLKNUR", "İlknur"),  # İ stays İ at the start
+    ("last", "ALİYEV", "Aliyev"),
+)
+def test_turkish_dotless_and_dotted_i(field: str, value: str, expected: str) -> None:
+    assert normalize_name(value, field) == expected
+
+
+def test_particles_option_off_capitalizes_given_name_particles_too() -> None:
+    options = NameOptions(particles=False)
+    assert normalize_name("MARÍA DEL CARMEN", "first", options) == "María Del Carmen"
+    assert normalize_name("alisher shavkat o'g'li", "any", options) == "Alisher Shavkat O'G'Li"
+    assert normalize_name("Daphne du Maurier", "any", options) == "Daphne Du Maurier"

@@ -55,9 +55,13 @@ CAPITALIZED_KEYS: Final = frozenset(key.capitalize() for key in LEGAL_FORMS)
 
 _OPEN: Final = '«„“"'
 _CLOSE: Final = '»“”"'
+_NESTED_OPEN: Final = "«„"
 _LEADING: Final = "(["
 _TRAILING: Final = ".,;:!?)]"
 QUOTE_CHARS: Final = frozenset(_OPEN + _CLOSE)
+# Punctuation that may frame a form: the separators but ʼ U+02BC, which is also a letter, so
+# that the engine's fast path (which keeps any "Capital + lowercase" word of letters) agrees.
+_FRAME: Final = SEPARATORS.replace("\u02bc", "")
 
 NOT_QUOTED: Final = 0
 FIRST_QUOTED: Final = 1
@@ -68,7 +72,7 @@ def legal_form(word: str, word_count: int) -> str | None:
     """The word with its legal form in canonical case, or None when it is not one."""
     if len(word) > 12:
         return None
-    core = word.strip(SEPARATORS)
+    core = word.strip(_FRAME)
     if not 1 < len(core) <= 5:
         return None
     key = lower_word(core)
@@ -77,7 +81,7 @@ def legal_form(word: str, word_count: int) -> str | None:
         return None
     if key in AMBIGUOUS and (word_count == 1 or (core.isalpha() and core.istitle())):
         return None
-    start = len(word) - len(word.lstrip(SEPARATORS))
+    start = len(word) - len(word.lstrip(_FRAME))
     end = start + len(core)
     if key in _CYRILLIC_KEYS and word[end : end + 1] == ".":
         return None
@@ -96,7 +100,8 @@ def quote_flags(words: list[str]) -> list[int] | None:
         lead = word.lstrip(_LEADING)
         trail = word.rstrip(_TRAILING)
         if inside:
-            flags[index] = LATER_QUOTED
+            # «Акционерный банк «Ресурс»»: a name quoted inside the name starts with a capital.
+            flags[index] = FIRST_QUOTED if lead[:1] in _NESTED_OPEN else LATER_QUOTED
             inside = trail[-1:] not in _CLOSE
         elif lead[:1] in _OPEN:
             flags[index] = FIRST_QUOTED

@@ -222,8 +222,9 @@ def _company_word(
         if not unicodedata.is_normalized("NFC", capital):
             return out, rule
         return capital, rules.COMPANY
-    if CYRILLIC.search(word) is None or gates.gate(word, options) == gates.KEEP:
-        return out, rule
+    core = word.strip(SEPARATORS)
+    if CYRILLIC.search(word) is None or not core or (len(core) > 1 and core.istitle()):
+        return out, rule  # Latin words keep the name rules; «Рога и Копыта» typed so is kept
     low = lower_word(word)
     if not unicodedata.is_normalized("NFC", low):
         return word, ""
