@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from namecase.db import aware, utcnow
-from namecase.pipeline.models import Backfill, WorkerHeartbeat
+from namecase.pipeline.models import Backfill, Change, WorkerHeartbeat
 from namecase.portals.models import Portal, RestCallLog
 from namecase.queue import inbox
 from namecase.queue.models import InboxItem, PortalQueue
@@ -108,3 +110,23 @@ class AdminRepository:
     async def workers(self) -> Sequence[WorkerHeartbeat]:
         statement = select(WorkerHeartbeat).order_by(WorkerHeartbeat.started_at)
         return (await self.session.execute(statement)).scalars().all()
+
+    async def hourly_counts(
+        self, column: Any, hours: Sequence[dt.datetime], *conditions: Any
+    ) -> list[int]:
+        """How many rows have `column` in each hour starting at `hours` (one scan, any dialect)."""
+        edges = [*hours, hours[-1] + dt.timedelta(hours=1)]
+        buckets = [
+            func.coalesce(func.sum(case((and_(column >= start, column < end), 1), else_=0)), 0)
+            for start, end in itertools.pairwise(edges)
+        ]
+        statement = select(*buckets).where(column >= edges[0], column < edges[-1], *conditions)
+        return [int(count) for count in (await self.session.execute(statement)).one()]
+
+    async def queued_by_hour(self, hours: Sequence[dt.datetime]) -> list[int]:
+        """Inbox rows created per hour: records an event, a sweep or a backfill queued."""
+        return await self.hourly_counts(InboxItem.received_at, hours)
+
+    async def corrections_by_hour(self, hours: Sequence[dt.datetime]) -> list[int]:
+        """Names corrected per hour (trial-mode foresight not counted)."""
+        return await self.hourly_counts(Change.created_at, hours, Change.dry_run.is_(False))

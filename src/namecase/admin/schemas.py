@@ -6,6 +6,8 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from namecase.admin.explain import EventMode
+
 
 class RecentCall(BaseModel):
     """One REST exchange with the portal (redacted bodies stay in the rest_calls table)."""
@@ -46,6 +48,9 @@ class PortalStatus(BaseModel):
     member_id: str
     domain: str
     state: str = Field(description="active, uninstalled, auth_failed or payment_required")
+    state_explained: str = Field(description="what the state means and what happens next")
+    event_mode: EventMode = Field(description="how Bitrix24 tells us of changes")
+    event_mode_explained: str
     plan_status: str
     client_endpoint: str
     token_expires_at: dt.datetime | None
@@ -89,11 +94,23 @@ class Totals(BaseModel):
     leases_held: int
 
 
+class Activity(BaseModel):
+    """The last 24 hours, hour by hour (the last hour is the current, partial one)."""
+
+    hours: list[dt.datetime] = Field(description="the start of each hour, UTC")
+    queued: list[int] = Field(
+        description="inbox rows created: a record queued by an event (repeats while it waits "
+        "count once), a sweep or a backfill"
+    )
+    corrections: list[int] = Field(description="names corrected (trial mode not counted)")
+
+
 class AdminStatus(BaseModel):
     """GET /admin/status."""
 
     generated_at: dt.datetime
     totals: Totals
+    activity: Activity
     portals: list[PortalStatus]
     workers: list[WorkerStatus]
 

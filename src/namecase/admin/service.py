@@ -7,8 +7,10 @@ from collections import defaultdict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from namecase.admin.explain import EVENT_MODE, EVENT_MODE_WORDS, state_in_words
 from namecase.admin.repository import AdminRepository
 from namecase.admin.schemas import (
+    Activity,
     AdminStatus,
     BackfillView,
     PortalStatus,
@@ -89,7 +91,24 @@ async def fleet_status(
         workers_alive=sum(worker.alive for worker in workers),
         leases_held=len(leases),
     )
-    return AdminStatus(generated_at=now, totals=totals, portals=details, workers=workers)
+    return AdminStatus(
+        generated_at=now,
+        totals=totals,
+        activity=await last_day(repository, now),
+        portals=details,
+        workers=workers,
+    )
+
+
+async def last_day(repository: AdminRepository, now: dt.datetime) -> Activity:
+    """Queued records and corrections in each of the last 24 hours, the current one last."""
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    hours = [this_hour - (23 - i) * HOUR for i in range(24)]
+    return Activity(
+        hours=hours,
+        queued=await repository.queued_by_hour(hours),
+        corrections=await repository.corrections_by_hour(hours),
+    )
 
 
 def _portal_status(
@@ -108,6 +127,9 @@ def _portal_status(
         member_id=portal.member_id,
         domain=portal.domain,
         state=portal.state,
+        state_explained=state_in_words(portal.state),
+        event_mode=EVENT_MODE,
+        event_mode_explained=EVENT_MODE_WORDS[EVENT_MODE],
         plan_status=portal.plan_status,
         client_endpoint=portal.client_endpoint,
         token_expires_at=portal.access_expires_at,

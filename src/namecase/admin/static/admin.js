@@ -60,6 +60,65 @@
     return box;
   }
 
+  function stateCell(portal) {
+    var box = document.createElement("div");
+    box.appendChild(el("span", portal.state, "state state-" + portal.state));
+    box.appendChild(el("span", portal.state_explained, "muted explained"));
+    return box;
+  }
+
+  /* The last 24 hours as inline SVG: two bars per hour, queued records and corrections. */
+  var SVG = "http://www.w3.org/2000/svg";
+
+  function svg(tag, attributes, text) {
+    var node = document.createElementNS(SVG, tag);
+    Object.keys(attributes).forEach(function (name) { node.setAttribute(name, attributes[name]); });
+    if (text !== undefined) { node.textContent = String(text); }
+    return node;
+  }
+
+  function hourLabel(value) {
+    var date = new Date(value);
+    return String(date.getHours()).padStart(2, "0") + ":00";
+  }
+
+  function drawActivity(activity) {
+    var width = 960, height = 220, left = 36, bottom = 22, top = 8;
+    var plot = height - bottom - top;
+    var peak = Math.max(1, Math.max.apply(null, activity.queued.concat(activity.corrections)));
+    var step = (width - left) / activity.hours.length;
+    var chart = svg("svg", { viewBox: "0 0 " + width + " " + height, role: "img",
+                             "aria-label": "queued records and corrections per hour" });
+    [0, 0.5, 1].forEach(function (fraction) {
+      var y = top + plot * (1 - fraction);
+      chart.appendChild(svg("line", { x1: left, x2: width, y1: y, y2: y, "class": "grid" }));
+      chart.appendChild(svg("text", { x: left - 6, y: y + 4, "text-anchor": "end", "class": "axis" },
+                            Math.round(peak * fraction)));
+    });
+    activity.hours.forEach(function (hour, i) {
+      var x = left + i * step;
+      [["queued", activity.queued[i], 0], ["corrections", activity.corrections[i], 1]]
+        .forEach(function (series) {
+          var h = plot * series[1] / peak;
+          var bar = svg("rect", { x: x + 2 + series[2] * (step - 4) / 2, y: top + plot - h,
+                                  width: (step - 4) / 2, height: h, "class": "bar-" + series[0],
+                                  "data-hour": hour, "data-value": series[1] });
+          bar.appendChild(svg("title", {}, hourLabel(hour) + " " + series[0] + ": " + series[1]));
+          chart.appendChild(bar);
+        });
+      if (i % 3 === 0) {
+        chart.appendChild(svg("text", { x: x + step / 2, y: height - 6, "text-anchor": "middle",
+                                        "class": "axis" }, hourLabel(hour)));
+      }
+    });
+    var box = document.getElementById("activity-chart");
+    box.textContent = "";
+    box.appendChild(chart);
+    var sum = function (values) { return values.reduce(function (a, b) { return a + b; }, 0); };
+    document.getElementById("activity-totals").textContent =
+      sum(activity.queued) + " queued, " + sum(activity.corrections) + " corrected";
+  }
+
   function deadCell(portal) {
     var box = el("span", portal.dead, portal.dead ? "state dead-count" : "");
     if (portal.dead) {
@@ -80,6 +139,7 @@
   function detailsCell(portal) {
     var details = document.createElement("details");
     details.appendChild(el("summary", "show"));
+    details.appendChild(el("div", "Events: " + portal.event_mode_explained, "muted"));
     var queue = portal.queue;
     details.appendChild(el("div", queue
       ? "Lease: " + (queue.lease_owner || "none") + (queue.lease_until ? " until " + when(queue.lease_until) : "") +
@@ -113,12 +173,13 @@
     totals.appendChild(tile("503s, 1h", t.rest_503_last_hour));
     totals.appendChild(tile("workers alive", t.workers_alive));
     totals.appendChild(tile("leases held", t.leases_held));
+    drawActivity(status.activity);
 
     var portals = document.querySelector("#portals tbody");
     portals.textContent = "";
     status.portals.forEach(function (p) {
       var tr = row([
-        portalCell(p), el("span", p.state, "state state-" + p.state), when(p.token_expires_at),
+        portalCell(p), stateCell(p), el("span", p.event_mode, "mode"), when(p.token_expires_at),
         p.enabled ? p.entities.join(", ") + (p.dry_run ? " (trial)" : "") : "off",
         String(p.pending), deadCell(p), when(p.last_event_at),
         p.rest_calls_last_hour + " (" + p.rest_503_last_hour + ")",
