@@ -36,6 +36,7 @@ TURN_OFF = {
     "dry_run": True,
     "particles": False,
     "keep_latin_mixed_case": False,
+    "fix_lookalikes": False,
 }
 
 

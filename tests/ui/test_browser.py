@@ -69,11 +69,14 @@ async def test_settings_open_in_the_frame_and_toggles_persist(
         await expect(frame.locator("#save-status")).to_have_text("Сохранено")
         await frame.locator("#particles").uncheck()
         await expect(frame.locator("#save-status")).to_have_text("Сохранено")
+        await frame.locator("#fix_lookalikes").uncheck()
+        await expect(frame.locator("#save-status")).to_have_text("Сохранено")
 
         frame = await open_in_portal(page, stack, portal, "ru")  # reopen: a new frame POST
         await expect(frame.locator("#entity-lead")).to_be_checked()
         await expect(frame.locator("#dry_run")).to_be_checked()
         await expect(frame.locator("#particles")).not_to_be_checked()
+        await expect(frame.locator("#fix_lookalikes")).not_to_be_checked()
         await expect(frame.locator("#entity-contact")).to_be_checked()
         await page.screenshot(path=screenshots / "settings-ru.png", full_page=True)
         # The page's own policy allows everything it does (BX24 library, its API, its styles).
@@ -87,6 +90,7 @@ async def test_settings_open_in_the_frame_and_toggles_persist(
             True,
             False,
         )
+        assert options.fix_lookalikes is False
 
         # A page left open past its token's life renews it through BX24 and carries on.
         expired = PageTokenSigner(stack.settings.fernet_keys()[0]).issue(

@@ -18,6 +18,7 @@ DEFAULTS: dict[str, Any] = {
     "dry_run": False,
     "particles": True,
     "keep_latin_mixed_case": True,
+    "fix_lookalikes": True,
 }
 
 
@@ -25,7 +26,12 @@ async def test_saved_settings_are_stored_and_read_back(database_url: str) -> Non
     async with page_stack(database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
         async with await page_api(http, stack, portal) as api:
-            wanted = {**DEFAULTS, "entities": ["lead", "contact"], "fields": ["LAST_NAME"]}
+            wanted = {
+                **DEFAULTS,
+                "entities": ["lead", "contact"],
+                "fields": ["LAST_NAME"],
+                "fix_lookalikes": False,
+            }
 
             saved = await api.put("settings", json=wanted)
             state = (await api.get("state")).json()
@@ -39,6 +45,7 @@ async def test_saved_settings_are_stored_and_read_back(database_url: str) -> Non
         assert row is not None
         assert options_of(row).entities == ("contact", "lead")
         assert options_of(row).fields == ("LAST_NAME",)
+        assert options_of(row).name_options().fix_lookalikes is False
 
 
 async def test_the_worker_follows_the_saved_settings(database_url: str) -> None:

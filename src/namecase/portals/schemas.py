@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from namecase.names import NameOptions
+
 EntityType = Literal["contact", "lead"]
 NameField = Literal["NAME", "SECOND_NAME", "LAST_NAME"]
 ALL_FIELDS: tuple[NameField, ...] = ("NAME", "SECOND_NAME", "LAST_NAME")
@@ -23,6 +25,15 @@ class PortalOptions(BaseModel):
     dry_run: bool = False
     particles: bool = True
     keep_latin_mixed_case: bool = True
+    fix_lookalikes: bool = True  # settings stored before it existed read as on, the default
+
+    def name_options(self) -> NameOptions:
+        """The name engine's switches for this portal (namecase.names.NameOptions)."""
+        return NameOptions(
+            particles=self.particles,
+            keep_latin_mixed_case=self.keep_latin_mixed_case,
+            fix_lookalikes=self.fix_lookalikes,
+        )
 
 
 class InstallRequest(BaseModel):

@@ -25,6 +25,7 @@ class SettingsForm(BaseModel):
     dry_run: StrictBool
     particles: StrictBool
     keep_latin_mixed_case: StrictBool
+    fix_lookalikes: StrictBool
 
     @field_validator("entities", "fields")
     @classmethod
@@ -42,6 +43,7 @@ class SettingsForm(BaseModel):
             dry_run=self.dry_run,
             particles=self.particles,
             keep_latin_mixed_case=self.keep_latin_mixed_case,
+            fix_lookalikes=self.fix_lookalikes,
         )
 
 
@@ -54,6 +56,7 @@ class SettingsView(BaseModel):
     dry_run: bool
     particles: bool
     keep_latin_mixed_case: bool
+    fix_lookalikes: bool
 
     @classmethod
     def of(cls, options: PortalOptions) -> SettingsView:
@@ -64,6 +67,7 @@ class SettingsView(BaseModel):
             dry_run=options.dry_run,
             particles=options.particles,
             keep_latin_mixed_case=options.keep_latin_mixed_case,
+            fix_lookalikes=options.fix_lookalikes,
         )
 
 

@@ -15,7 +15,11 @@ TEXT: Final[dict[Language, dict[str, str]]] = {
         "onboarding_1": "When someone adds or edits a contact, this app checks the first, middle "
         "and last name and fixes the letter case within seconds: “иВАН ПЕТРОВ” becomes "
         "“Иван Петров”, “mcdonald” becomes “McDonald”.",
-        "onboarding_2": "Only the case and extra spaces change — never the letters themselves.",
+        "onboarding_2": "Only the case and extra spaces change, plus one kind of letter: a "
+        "Latin letter that looks like a Cyrillic one inside a Cyrillic name (a Latin “o” in "
+        "“Смирнoв”), or the reverse, is replaced by its look-alike, so that search and "
+        "duplicate checks find the name. You can turn that off below; no other letter is ever "
+        "changed.",
         "onboarding_3": "Every correction appears below with the reason. If one is wrong, press "
         "“Undo”: the name goes back to how it was typed, and the app will leave it alone.",
         "onboarding_4": "To fix names that were already in the CRM before you installed the app, "
@@ -38,6 +42,8 @@ TEXT: Final[dict[Language, dict[str, str]]] = {
         "options": "Name rules",
         "particles": "Write particles in lowercase (van, von, de, оглы)",
         "keep_latin_mixed_case": "Keep Latin names with mixed case as typed (DeVito, LaToya)",
+        "fix_lookalikes": "Replace look-alike letters of the other alphabet (a Latin “o” in "
+        "“Смирнoв”, a Cyrillic “о” in “Jоhn”)",
         "saved": "Saved",
         "saving": "Saving…",
         "save_failed": "Not saved",
@@ -97,8 +103,11 @@ TEXT: Final[dict[Language, dict[str, str]]] = {
         "onboarding_1": "Когда кто-то добавляет или меняет контакт, приложение проверяет имя, "
         "отчество и фамилию и за несколько секунд исправляет регистр: «иВАН ПЕТРОВ» станет "
         "«Иван Петров», «mcdonald» — «McDonald».",
-        "onboarding_2": "Меняются только заглавные и строчные буквы и лишние пробелы — сами "
-        "буквы никогда.",
+        "onboarding_2": "Меняются только заглавные и строчные буквы и лишние пробелы, а из самих "
+        "букв — только одно: латинская буква, похожая на русскую, внутри русского имени "
+        "(латинская «o» в «Смирнoв») или наоборот заменяется похожей буквой нужного алфавита, "
+        "чтобы имя находилось поиском и проверкой дублей. Это можно выключить ниже; другие "
+        "буквы не меняются никогда.",
         "onboarding_3": "Каждое исправление появляется ниже с причиной. Если оно неверно, "
         "нажмите «Отменить»: имя вернётся к тому, как его ввели, и приложение больше его не "
         "тронет.",
@@ -123,6 +132,8 @@ TEXT: Final[dict[Language, dict[str, str]]] = {
         "particles": "Писать частицы строчными (ван, фон, де, оглы)",
         "keep_latin_mixed_case": "Не трогать латинские имена со смешанным регистром "
         "(DeVito, LaToya)",
+        "fix_lookalikes": "Заменять похожие буквы другого алфавита (латинская «o» в «Смирнoв», "
+        "русская «о» в «Jоhn»)",
         "saved": "Сохранено",
         "saving": "Сохраняем…",
         "save_failed": "Не сохранено",

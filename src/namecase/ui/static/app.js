@@ -126,12 +126,13 @@
       fields: values("fields"),
       dry_run: checked("dry_run"),
       particles: checked("particles"),
-      keep_latin_mixed_case: checked("keep_latin_mixed_case")
+      keep_latin_mixed_case: checked("keep_latin_mixed_case"),
+      fix_lookalikes: checked("fix_lookalikes")
     };
   }
 
   function applyForm(settings) {
-    ["enabled", "dry_run", "particles", "keep_latin_mixed_case"].forEach(function (name) {
+    ["enabled", "dry_run", "particles", "keep_latin_mixed_case", "fix_lookalikes"].forEach(function (name) {
       form.elements[name].checked = settings[name];
     });
     ["entities", "fields"].forEach(function (name) {

@@ -1,0 +1,25 @@
+"""PortalOptions carries the name engine's switches; the pipeline takes them from name_options()."""
+
+from __future__ import annotations
+
+from namecase.names import DEFAULT, NameOptions, normalize_name
+from namecase.portals.schemas import PortalOptions
+
+
+def test_defaults_are_the_engine_defaults() -> None:
+    assert PortalOptions().name_options() == DEFAULT
+
+
+def test_settings_stored_before_the_look_alike_switch_read_as_on() -> None:
+    stored = {"enabled": True, "particles": False, "keep_latin_mixed_case": True}
+    options = PortalOptions.model_validate(stored)
+    assert options.name_options() == NameOptions(particles=False, fix_lookalikes=True)
+
+
+def test_every_switch_reaches_the_engine() -> None:
+    options = PortalOptions(particles=False, keep_latin_mixed_case=False, fix_lookalikes=False)
+    engine = options.name_options()
+    assert engine == NameOptions(particles=False, keep_latin_mixed_case=False, fix_lookalikes=False)
+    latin_o = "o"
+    assert normalize_name(f"Смирн{latin_o}в", "last", engine) == f"Смирн{latin_o}в"
+    assert normalize_name(f"Смирн{latin_o}в", "last", PortalOptions().name_options()) == "Смирнов"
