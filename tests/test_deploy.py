@@ -24,6 +24,10 @@ def _cli_commands() -> set[str]:
     return set(getattr(group, "commands", {}))
 
 
+# uvicorn's own: whose X-Forwarded-For it believes (the proxy's, inside the compose network).
+UVICORN_VARIABLES = {"FORWARDED_ALLOW_IPS"}
+
+
 def _known_variables() -> set[str]:
     return {f"NAMECASE_{name.upper()}" for name in Settings.model_fields}
 
@@ -45,7 +49,7 @@ def test_every_environment_variable_is_a_known_setting() -> None:
     known = _known_variables()
     for service in compose["services"].values():
         for variable in service.get("environment", {}) if "build" in service else {}:
-            assert variable in known, f"unknown setting {variable}"
+            assert variable in known | UVICORN_VARIABLES, f"unknown setting {variable}"
     example = (ROOT / ".env.example").read_text().splitlines()
     for line in example:
         if line and not line.startswith("#"):
@@ -174,3 +178,13 @@ def test_env_example_public_url_is_an_https_origin_the_proxy_can_serve() -> None
     url = values["NAMECASE_PUBLIC_URL"]
     # Caddy takes a path in a site address as an exact match: the app must own the whole host.
     assert re.fullmatch(r"https://[a-z0-9.-]+", url), url
+
+
+def test_web_believes_the_proxys_forwarded_address() -> None:
+    # Behind the proxy every connection comes from the proxy: without this, all callers would
+    # share one install and frame-check budget (namecase/callers.py).
+    web = _compose()["services"]["web"]
+    assert web["environment"]["FORWARDED_ALLOW_IPS"] == "*"
+    assert "ports" not in web  # trusting every peer is safe only while web is unpublished
+    # Caddy replaces a client's own X-Forwarded-For unless told to trust it: it must not be.
+    assert "trusted_proxies" not in CADDYFILE.read_text()

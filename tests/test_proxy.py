@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from starlette.types import Receive, Scope, Send
 
 from conftest import make_settings
 from namecase.app import create_app
@@ -135,4 +137,38 @@ async def test_an_oversized_body_stops_at_the_proxy(pg_database_url: str, tmp_pa
         assert own.status_code == 413
         metrics = (await client.get(direct + "/metrics")).text
         # Only the second request reached the app.
-        assert 'namecase_events_rejected_total{reason="too_large"} 1.0' in metrics
+        refused_by_app = sum(
+            sample.value
+            for family in text_string_to_metric_families(metrics)
+            for sample in family.samples
+            if sample.name == "namecase_http_requests_total"
+            and sample.labels["method"] == "POST"
+            and sample.labels["status"] == "413"
+        )
+        assert refused_by_app == 1
+
+
+async def _echo_client(scope: Scope, receive: Receive, send: Send) -> None:
+    """An ASGI app that answers with the client address uvicorn gave it."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    host = (scope.get("client") or ("none", 0))[0]
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": str(host).encode()})
+
+
+async def test_the_app_sees_the_clients_address_never_a_forged_one(tmp_path: Path) -> None:
+    # web trusts X-Forwarded-For from any peer (FORWARDED_ALLOW_IPS="*" in docker-compose.yml),
+    # so the proxy must put the connection's address there, whatever the client claims.
+    async with (
+        serve(_echo_client, proxy_headers=True, forwarded_allow_ips="*") as echo,
+        caddy_in_front_of(echo.removeprefix("http://"), tmp_path) as proxied,
+        httpx.AsyncClient() as client,
+    ):
+        plain = await client.get(proxied + "/healthz")
+        forged = await client.get(proxied + "/healthz", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert plain.text == "127.0.0.1"
+    assert forged.text == "127.0.0.1"
