@@ -199,6 +199,9 @@ def service_env(
         "OAUTH_SERVERS": emulator_url,
         "PUBLIC_URL": f"http://127.0.0.1:{port}",
         "LOG_FORMAT": "json",
+        # Benchmarks install hundreds of portals from one address in seconds.
+        "INSTALL_LIMIT_PER_CALLER": 1_000_000,
+        "INSTALL_LIMIT_OVERALL": 1_000_000,
     }
     values.update({key.upper(): value for key, value in settings.items()})
     env.update(

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     http_header_timeout: float = Field(default=10.0, gt=0, le=300)
     http_body_timeout: float = Field(default=20.0, gt=0, le=300)
     http_limit_concurrency: int = Field(default=1000, ge=1)
+    # Install attempts (each costs an OAuth call with our secret) per minute, and burst: per
+    # caller address and overall (issue 14 item 5, portals/throttle.py).
+    install_limit_per_caller: float = Field(default=10.0, ge=1)
+    install_limit_overall: float = Field(default=120.0, ge=1)
     bx24_js_url: str = "//api.bitrix24.com/api/v1/"
     log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
     log_level: str = "INFO"

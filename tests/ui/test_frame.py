@@ -7,9 +7,10 @@ from collections.abc import Awaitable
 
 import httpx
 
+from namecase.callers import caller_of
 from namecase.emulator import Portal as EmulatedPortal
 from namecase.portals.repository import PortalRepository
-from namecase.ui.frame import AuthCheckBudget, caller_of
+from namecase.ui.frame import AuthCheckBudget
 from namecase.ui.page_token import PAGE_TOKEN_SECONDS, RENEWAL_GRACE_SECONDS, PageTokenSigner
 from support.stack import Stack
 

@@ -20,10 +20,12 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from namecase.bitrix import FormError, parse_php_form
+from namecase.callers import caller_of
 from namecase.events.schemas import CRM_EVENTS, EventDelivery, MalformedEvent
 from namecase.events.service import PortalEntry
 from namecase.metrics import EVENTS_ACCEPTED, EVENTS_RECEIVED, EVENTS_REJECTED
 from namecase.portals.service import InstallRejected, PortalIdentity
+from namecase.portals.throttle import admit_install
 from namecase.queue import Enqueued
 from namecase.runtime import Runtime
 
@@ -114,10 +116,11 @@ class EventReceiver:
             return
         except ClientGone:
             return  # nobody to answer; nothing was stored
-        await _answer(send, await receive_event(runtime, body))
+        caller = caller_of(scope["client"][0] if scope.get("client") else None)
+        await _answer(send, await receive_event(runtime, body, caller=caller))
 
 
-async def receive_event(runtime: Runtime, body: bytes) -> Answer:
+async def receive_event(runtime: Runtime, body: bytes, *, caller: str = "unknown") -> Answer:
     """Validate, check and store one delivery; the status and JSON payload to answer."""
     try:
         delivery = EventDelivery.from_form(
@@ -127,7 +130,7 @@ async def receive_event(runtime: Runtime, body: bytes) -> Answer:
         return _reject("malformed", 400, str(error))
     if delivery.entity_type is not None:
         return await _accept_crm_event(runtime, delivery)
-    return await _accept_lifecycle_event(runtime, delivery)
+    return await _accept_lifecycle_event(runtime, delivery, caller)
 
 
 async def _accept_crm_event(runtime: Runtime, delivery: EventDelivery) -> Answer:
@@ -158,7 +161,7 @@ def _wanted(portal: PortalEntry, entity_type: str) -> bool:
     return portal.options.enabled and entity_type in portal.options.entities
 
 
-async def _accept_lifecycle_event(runtime: Runtime, delivery: EventDelivery) -> Answer:
+async def _accept_lifecycle_event(runtime: Runtime, delivery: EventDelivery, caller: str) -> Answer:
     if delivery.event == "ONAPPUNINSTALL":
         if not await runtime.portals.uninstall(
             delivery.member_id, delivery.application_token, clean=delivery.clean
@@ -181,6 +184,9 @@ async def _accept_lifecycle_event(runtime: Runtime, delivery: EventDelivery) -> 
         domain=delivery.domain,
         lang=delivery.language or "en",
     )
+    # Each install event costs an OAuth call: limited like /install (portals/throttle.py).
+    if not admit_install(runtime.settings, caller):
+        return _reject("too_many", 429, "too many install attempts; try again in a minute")
     try:
         await runtime.portals.accept_install_event(identity)
     except InstallRejected as rejected:

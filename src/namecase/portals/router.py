@@ -11,9 +11,11 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from namecase.bitrix import BitrixError, parse_php_form
+from namecase.callers import caller_of
 from namecase.i18n import Language, language_of
 from namecase.portals.schemas import InstallRequest
 from namecase.portals.service import InstallRejected, PortalIdentity
+from namecase.portals.throttle import admit_install
 from namecase.runtime import RuntimeDep
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,11 @@ async def install(request: Request, runtime: RuntimeDep) -> HTMLResponse:
         domain=install_request.domain,
         lang=lang,
     )
+    caller = caller_of(request.client.host if request.client else None)
+    if not admit_install(runtime.settings, caller):
+        page = _page(request, lang, ok=False, status=429, reason=_too_many(lang))
+        page.headers["Retry-After"] = "60"
+        return page
     try:
         await runtime.portals.install(identity)
     except InstallRejected as rejected:
@@ -85,6 +92,12 @@ async def install(request: Request, runtime: RuntimeDep) -> HTMLResponse:
         reason = f"Bitrix24: {error.code or error.description}"
         return _page(request, lang, ok=False, status=502, reason=reason)
     return _page(request, lang, ok=True, status=200, reason="")
+
+
+def _too_many(lang: Language) -> str:
+    if lang == "ru":
+        return "Слишком много попыток установки; повторите через минуту."
+    return "Too many install attempts; try again in a minute."
 
 
 def _bad_form(lang: Language) -> str:

@@ -15,7 +15,6 @@ So whether the user may *change* anything is asked of the portal with the user's
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import logging
 import time
@@ -96,17 +95,6 @@ def placement_options_of(raw: str) -> dict[str, Any]:
 # The access token a frame carries lives an hour (settings/oauth/index.md; AUTH_EXPIRES, protocol
 # §1), so an answer about it is good that long at most.
 TOKEN_SECONDS_MAX = 3600
-
-
-def caller_of(address: str | None) -> str:
-    """Whose budget a request spends: its IPv4 address, or its IPv6 /64 (one subscriber's)."""
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return "unknown"
-    if ip.version == 6:
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)
 
 
 class AuthCheckBudget:

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from namecase.bitrix import ForbiddenEndpoint, FormError, origin_of, parse_php_form
+from namecase.callers import caller_of
 from namecase.i18n import Language, language_of
 from namecase.pipeline import backfill as backfills
 from namecase.portals.models import Portal
@@ -29,7 +30,7 @@ from namecase.portals.schemas import ALL_FIELDS
 from namecase.runtime import Runtime, RuntimeDep, SessionDep
 from namecase.settings import Settings
 from namecase.ui import service
-from namecase.ui.frame import FrameRejected, FrameRequest, caller_of, frame_user, verify_frame
+from namecase.ui.frame import FrameRejected, FrameRequest, frame_user, verify_frame
 from namecase.ui.page_token import (
     RENEWAL_GRACE_SECONDS,
     InvalidPageToken,
