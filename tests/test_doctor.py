@@ -193,3 +193,28 @@ def test_an_unset_admin_token_is_a_problem(tmp_path: Path) -> None:
 )
 def test_token_strength_counts_length_and_alphabet(token: str, strong: bool) -> None:
     assert (token_bits(token) >= 128) is strong
+
+
+def test_an_https_public_url_on_this_machine_fails_with_real_oauth_servers(
+    tmp_path: Path,
+) -> None:
+    environment = healthy(
+        f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+        NAMECASE_PUBLIC_URL="https://localhost",
+        NAMECASE_OAUTH_SERVERS="https://oauth.bitrix.info",
+        NAMECASE_ALLOW_HTTP="false",
+    )
+    result = doctor(environment, tmp_path)
+    assert result.returncode == 1
+    assert "Bitrix24's servers cannot connect there" in line(result, "PUBLIC_URL")
+    assert line(result, "OAUTH_SERVERS").startswith("ok")
+
+
+def test_plain_http_allowed_next_to_real_oauth_servers_fails(tmp_path: Path) -> None:
+    environment = healthy(
+        f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+        NAMECASE_OAUTH_SERVERS=f"https://oauth.bitrix.info,{EMULATOR_OAUTH}",
+    )
+    result = doctor(environment, tmp_path)
+    assert result.returncode == 1
+    assert "plain http is for the local emulator only" in line(result, "OAUTH_SERVERS")
