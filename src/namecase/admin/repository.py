@@ -14,7 +14,7 @@ from namecase.db import aware, utcnow
 from namecase.pipeline.models import Backfill, Change, WorkerHeartbeat
 from namecase.portals.models import Portal, RestCallLog
 from namecase.queue import inbox
-from namecase.queue.models import InboxItem, PortalQueue
+from namecase.queue.models import INBOX_STATES, InboxItem, PortalQueue
 
 RATE_LIMITED = "QUERY_LIMIT_EXCEEDED"  # the 503 of a full leaky bucket (protocol §6)
 
@@ -125,7 +125,10 @@ class AdminRepository:
 
     async def queued_by_hour(self, hours: Sequence[dt.datetime]) -> list[int]:
         """Inbox rows created per hour: records an event, a sweep or a backfill queued."""
-        return await self.hourly_counts(InboxItem.received_at, hours)
+        # A row is touched at or after it arrives, so this bound lets the (state, updated_at)
+        # index narrow the scan to the last day's rows; received_at itself has no index.
+        recent = and_(InboxItem.state.in_(INBOX_STATES), InboxItem.updated_at >= hours[0])
+        return await self.hourly_counts(InboxItem.received_at, hours, recent)
 
     async def corrections_by_hour(self, hours: Sequence[dt.datetime]) -> list[int]:
         """Names corrected per hour (trial-mode foresight not counted)."""
