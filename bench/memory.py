@@ -63,7 +63,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             await emu.wait_deliveries_idle()
             ingest_seconds = time.monotonic() - started
             ingest_peak = ingest.peak_rss_mb()
-        pending = int(await rows.scalar("SELECT count(*) FROM inbox WHERE state = 'pending'"))
+        pending = await rows.pending_work()
         print(f"{pending} pending items; measuring serve + worker …", flush=True)
         for portal in portals:
             emu.faults(portal.member_id).latency = args.latency
@@ -77,7 +77,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 samples.append((time.monotonic() - started, service.rss_mb()))
                 await asyncio.sleep(0.5)
             peak = service.peak_rss_mb()
-            left = int(await rows.scalar("SELECT count(*) FROM inbox WHERE state = 'pending'"))
+            left = await rows.pending_work()
             done = int(await rows.scalar("SELECT count(*) FROM inbox WHERE state = 'done'"))
             queued = int(await rows.scalar("SELECT count(*) FROM portal_queue"))
     return {

@@ -170,6 +170,18 @@ class Rows:
         finally:
             await connection.close()
 
+    async def pending_work(self, member_id: str | None = None) -> int:
+        """Inbox rows with work to do: pending, except rows held for the echo of our own write
+        (version <= 0 until their hold ends; see src/namecase/queue/echoes.py)."""
+        now = "datetime('now')" if self.url.startswith("sqlite") else "now()"
+        sql = (
+            "SELECT count(*) FROM inbox WHERE state = 'pending'"
+            f" AND (version > 0 OR next_attempt_at <= {now})"
+        )
+        if member_id is None:
+            return int(await self.scalar(sql))
+        return int(await self.scalar(sql + " AND member_id = $1", member_id))
+
     async def tables(self) -> dict[str, int]:
         """Row count of every table of ours."""
         from namecase.schema import metadata
@@ -254,6 +266,9 @@ class ServiceProcess:
         **settings: object,
     ) -> ServiceProcess:
         command = [PYTHON, "-m", "namecase", "worker", "--concurrency", str(concurrency)]
+        if profile := os.environ.get("NAMECASE_BENCH_PROFILE_WORKER"):
+            # cProfile of the worker, written when it exits on SIGTERM (inspect with pstats).
+            command[1:1] = ["-m", "cProfile", "-o", profile]
         env = service_env(database_url, emulator_url, 0, **settings)
         return cls(command, env, None, cpu, log_path)
 

@@ -10,7 +10,7 @@ every portal with the workers stopped (their events wait in the inbox), every RE
 to wait `--latency` seconds, then N `namecase worker --concurrency C` processes start together.
 The rate is measured between 10% and 90% of the round's records normalized in the emulator, so
 process start-up is left out; the round ends when every record is fixed and the echo events of
-our own updates are worked off (inbox empty), then the workers get SIGTERM.
+our own updates are held (no work pending in the inbox), then the workers get SIGTERM.
 
 Reconciliation is off (NAMECASE_RECONCILE_INTERVAL=0). Everything shares this machine's cores:
 the emulator, the service, PostgreSQL and the workers. Prints a table; writes
@@ -106,7 +106,7 @@ async def run_round(
             await stack.enter_async_context(running(process))
         await batch.watch(args.limit)
         normalized_at = time.monotonic()
-        while await rows.scalar("SELECT count(*) FROM inbox WHERE state = 'pending'"):
+        while await rows.pending_work():
             if time.monotonic() - normalized_at > args.limit:
                 break
             await asyncio.sleep(0.2)
