@@ -173,10 +173,12 @@ class Rows:
     async def pending_work(self, member_id: str | None = None) -> int:
         """Inbox rows with work to do: pending, except rows held for the echo of our own write
         (version <= 0 until their hold ends; see src/namecase/queue/echoes.py)."""
-        now = "datetime('now')" if self.url.startswith("sqlite") else "now()"
         sql = (
             "SELECT count(*) FROM inbox WHERE state = 'pending'"
-            f" AND (version > 0 OR next_attempt_at <= {now})"
+            " AND (version > 0 OR next_attempt_at <= datetime('now'))"
+            if self.url.startswith("sqlite")
+            else "SELECT count(*) FROM inbox WHERE state = 'pending'"
+            " AND (version > 0 OR next_attempt_at <= now())"
         )
         if member_id is None:
             return int(await self.scalar(sql))

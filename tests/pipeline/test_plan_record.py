@@ -50,3 +50,13 @@ def test_missing_empty_and_non_text_values_are_left_alone() -> None:
     record = {"NAME": None, "SECOND_NAME": "", "LAST_NAME": ["not", "a", "name"]}
 
     assert plan_record("contact", 1, record, OPTIONS).changes == ()
+
+
+def test_the_portals_look_alike_option_reaches_the_engine() -> None:
+    record = {"LAST_NAME": "Смирнoв"}  # a Latin "o" in a Cyrillic surname
+
+    fixed = plan_record("contact", 1, record, PortalOptions())
+    kept = plan_record("contact", 1, record, PortalOptions(fix_lookalikes=False))
+
+    assert fixed.fields == {"LAST_NAME": "Смирнов"}
+    assert kept.changes == ()

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from namecase.names import NameOptions, normalize_name
+from namecase.names import normalize_name
 from namecase.names.explain import explain
 from namecase.portals.schemas import PortalOptions
 
@@ -41,12 +41,6 @@ class RecordPlan:
         return {change.field: change.after for change in self.changes}
 
 
-def name_options(options: PortalOptions) -> NameOptions:
-    return NameOptions(
-        particles=options.particles, keep_latin_mixed_case=options.keep_latin_mixed_case
-    )
-
-
 def plan_record(
     entity_type: str,
     entity_id: int,
@@ -55,7 +49,7 @@ def plan_record(
     kept: Mapping[str, str | None] | None = None,
 ) -> RecordPlan:
     """Normalize the enabled name fields of `record`; skip values the admin chose to keep."""
-    engine_options = name_options(options)
+    engine_options = options.name_options()
     changes: list[FieldChange] = []
     for field in options.fields:
         value = record.get(field)
