@@ -22,6 +22,10 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
+# The largest id a BIGINT (and SQLite's INTEGER) holds: ids from requests are bounded by it, so a
+# bigger number is a 422 instead of a database error (issue 14 item 4).
+ROW_ID_MAX = 2**63 - 1
+
 # Deterministic constraint names keep alembic autogenerate and batch mode (SQLite) stable.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from namecase.admin import service
 from namecase.admin.metrics import database_metrics
 from namecase.admin.schemas import AdminStatus, ReplayRequest, ReplayResult
-from namecase.db import utcnow
+from namecase.db import ROW_ID_MAX, utcnow
 from namecase.portals.repository import PortalRepository
 from namecase.queue import inbox
 from namecase.runtime import RuntimeDep, SessionDep
@@ -83,7 +83,7 @@ _ERRORS: dict[int | str, dict[str, str]] = {
 )
 async def admin_status(
     session: SessionDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=ROW_ID_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000, description="portals per page")] = 200,
     calls: Annotated[int, Query(ge=0, le=50, description="recent REST calls per portal")] = 5,
 ) -> AdminStatus:

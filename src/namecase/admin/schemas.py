@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from namecase.admin.explain import EventMode
+from namecase.db import ROW_ID_MAX
 
 
 class RecentCall(BaseModel):
@@ -120,7 +122,9 @@ class ReplayRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[int] | None = Field(default=None, min_length=1, max_length=1000)
+    ids: list[Annotated[int, Field(ge=1, le=ROW_ID_MAX)]] | None = Field(
+        default=None, min_length=1, max_length=1000
+    )
 
 
 class ReplayResult(BaseModel):

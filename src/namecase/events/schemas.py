@@ -81,6 +81,7 @@ def _printable(value: object, name: str) -> str:
 def _entity_id(data: dict[str, Any]) -> int:
     fields = data.get("FIELDS")
     raw = _text(fields.get("ID")) if isinstance(fields, dict) else ""
-    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) < MAX_ENTITY_ID:
+    # The length first: int() of a 5,000-digit string raises (Python's digit limit), a 500.
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) < MAX_ENTITY_ID:
         raise MalformedEvent("data[FIELDS][ID] must be a positive integer")
     return int(raw)

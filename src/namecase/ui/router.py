@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 
 from namecase.bitrix import ForbiddenEndpoint, FormError, origin_of, parse_php_form
 from namecase.callers import caller_of
+from namecase.db import ROW_ID_MAX
 from namecase.i18n import Language, language_of
 from namecase.pipeline import backfill as backfills
 from namecase.portals.models import Portal
@@ -304,7 +305,7 @@ async def read_changes(
     grant: GrantDep,
     portal: PortalDep,
     session: SessionDep,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ChangesPage:
     """Recent corrections, newest first, with reasons in the page's language."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from namecase.db import ROW_ID_MAX
 from namecase.pipeline.backfill import BackfillProgress
 from namecase.portals.schemas import ALL_FIELDS, EntityType, NameField, PortalOptions
 
@@ -106,7 +107,7 @@ class UndoRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    ids: list[int] = Field(min_length=1, max_length=MAX_UNDO)
+    ids: list[Annotated[int, Field(le=ROW_ID_MAX)]] = Field(min_length=1, max_length=MAX_UNDO)
 
     @field_validator("ids")
     @classmethod
