@@ -19,6 +19,7 @@ DEFAULTS: dict[str, Any] = {
     "particles": True,
     "keep_latin_mixed_case": True,
     "fix_lookalikes": True,
+    "history_for_everyone": False,
 }
 
 

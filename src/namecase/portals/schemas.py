@@ -26,6 +26,9 @@ class PortalOptions(BaseModel):
     particles: bool = True
     keep_latin_mixed_case: bool = True
     fix_lookalikes: bool = True  # settings stored before it existed read as on, the default
+    # The history holds the names of contacts and leads: only administrators see it unless one
+    # of them shows it to every user of the app (issue 14 item 8).
+    history_for_everyone: bool = False
 
     def name_options(self) -> NameOptions:
         """The name engine's switches for this portal (namecase.names.NameOptions)."""

@@ -28,6 +28,7 @@ from namecase.pipeline import backfill as backfills
 from namecase.portals.models import Portal
 from namecase.portals.repository import PortalRepository
 from namecase.portals.schemas import ALL_FIELDS
+from namecase.portals.service import options_of
 from namecase.runtime import Runtime, RuntimeDep, SessionDep
 from namecase.settings import Settings
 from namecase.ui import service
@@ -124,6 +125,7 @@ async def _open(
             "entities": ENTITY_ORDER,
             "fields": ALL_FIELDS,
             "first_visit": not await service.has_history(session, portal.member_id),
+            "history_visible": history_visible(portal, admin=access.admin),
         },
         headers={
             **_NO_STORE,
@@ -240,6 +242,22 @@ async def administered_portal(grant: GrantDep, portal: PortalDep) -> Portal:
 
 
 AdminPortalDep = Annotated[Portal, Depends(administered_portal)]
+
+
+def history_visible(portal: Portal, *, admin: bool) -> bool:
+    """The history shows contacts' and leads' names: administrators see it, others only when an
+    administrator turned on "show corrections to everyone" (issue 14 item 8)."""
+    return admin or options_of(portal).history_for_everyone
+
+
+async def history_portal(grant: GrantDep, portal: PortalDep) -> Portal:
+    """The granted portal, when the page's user may see its history."""
+    if not history_visible(portal, admin=grant.admin):
+        raise HTTPException(403, TEXT[grant.lang]["history_admins_only"])
+    return portal
+
+
+HistoryPortalDep = Annotated[Portal, Depends(history_portal)]
 _API_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing, forged or expired page token"},
     403: {"description": "the app is no longer installed"},
@@ -300,10 +318,17 @@ async def write_settings(
     return service.save_settings(session, portal, form)
 
 
-@router.get("/app/api/changes", response_model=ChangesPage, responses=_API_ERRORS)
+@router.get(
+    "/app/api/changes",
+    response_model=ChangesPage,
+    responses={
+        **_API_ERRORS,
+        403: {"description": "administrators only (unless shown to everyone), or not installed"},
+    },
+)
 async def read_changes(
     grant: GrantDep,
-    portal: PortalDep,
+    portal: HistoryPortalDep,
     session: SessionDep,
     before_id: Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,

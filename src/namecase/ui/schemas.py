@@ -27,6 +27,7 @@ class SettingsForm(BaseModel):
     particles: StrictBool
     keep_latin_mixed_case: StrictBool
     fix_lookalikes: StrictBool
+    history_for_everyone: StrictBool
 
     @field_validator("entities", "fields")
     @classmethod
@@ -45,6 +46,7 @@ class SettingsForm(BaseModel):
             particles=self.particles,
             keep_latin_mixed_case=self.keep_latin_mixed_case,
             fix_lookalikes=self.fix_lookalikes,
+            history_for_everyone=self.history_for_everyone,
         )
 
 
@@ -58,6 +60,7 @@ class SettingsView(BaseModel):
     particles: bool
     keep_latin_mixed_case: bool
     fix_lookalikes: bool
+    history_for_everyone: bool
 
     @classmethod
     def of(cls, options: PortalOptions) -> SettingsView:
@@ -69,6 +72,7 @@ class SettingsView(BaseModel):
             particles=options.particles,
             keep_latin_mixed_case=options.keep_latin_mixed_case,
             fix_lookalikes=options.fix_lookalikes,
+            history_for_everyone=options.history_for_everyone,
         )
 
 

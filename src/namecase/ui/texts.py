@@ -39,6 +39,10 @@ TEXT: Final[dict[Language, dict[str, str]]] = {
         "field_SECOND_NAME": "Middle name",
         "field_LAST_NAME": "Last name",
         "dry_run": "Trial mode: only list what would change, write nothing",
+        "history_for_everyone": "Show the recent corrections to every user of the app, not only "
+        "to administrators (they contain contacts' and leads' names)",
+        "history_admins_only": "Only Bitrix24 administrators see the recent corrections: they "
+        "contain the names of contacts and leads.",
         "options": "Name rules",
         "particles": "Write particles in lowercase (van, von, de, оглы)",
         "keep_latin_mixed_case": "Keep Latin names with mixed case as typed (DeVito, LaToya)",
@@ -128,6 +132,10 @@ TEXT: Final[dict[Language, dict[str, str]]] = {
         "field_SECOND_NAME": "Отчество",
         "field_LAST_NAME": "Фамилия",
         "dry_run": "Пробный режим: только показывать, что изменится, ничего не записывать",
+        "history_for_everyone": "Показывать последние исправления всем пользователям "
+        "приложения, а не только администраторам (в них имена контактов и лидов)",
+        "history_admins_only": "Последние исправления видят только администраторы Битрикс24: "
+        "в них имена контактов и лидов.",
         "options": "Правила",
         "particles": "Писать частицы строчными (ван, фон, де, оглы)",
         "keep_latin_mixed_case": "Не трогать латинские имена со смешанным регистром "

@@ -127,12 +127,14 @@
       dry_run: checked("dry_run"),
       particles: checked("particles"),
       keep_latin_mixed_case: checked("keep_latin_mixed_case"),
-      fix_lookalikes: checked("fix_lookalikes")
+      fix_lookalikes: checked("fix_lookalikes"),
+      history_for_everyone: checked("history_for_everyone")
     };
   }
 
   function applyForm(settings) {
-    ["enabled", "dry_run", "particles", "keep_latin_mixed_case", "fix_lookalikes"].forEach(function (name) {
+    ["enabled", "dry_run", "particles", "keep_latin_mixed_case", "fix_lookalikes",
+     "history_for_everyone"].forEach(function (name) {
       form.elements[name].checked = settings[name];
     });
     ["entities", "fields"].forEach(function (name) {
@@ -177,6 +179,7 @@
   /* --- history and undo -------------------------------------------------------------------- */
 
   var rows = document.getElementById("history-rows");
+  var historyVisible = document.getElementById("history-card").dataset.visible === "yes";
   var undoSelected = document.getElementById("undo-selected");
   var selectAll = document.getElementById("select-all");
 
@@ -256,6 +259,7 @@
   }
 
   function loadHistory(more) {
+    if (!historyVisible) { return Promise.resolve(); }  /* administrators only, see the page */
     var query = "changes?limit=20" + (more && nextBeforeId ? "&before_id=" + nextBeforeId : "");
     return api("GET", query).then(function (result) {
       if (!result.ok) { return; }
