@@ -37,7 +37,7 @@ from namecase.names.casing import (
     is_latin_letter,
     lower_word,
 )
-from namecase.names.lookalikes import LATIN_LIKE, fix_words
+from namecase.names.lookalikes import fix_words
 from namecase.names.options import DEFAULT, NameOptions
 from namecase.names.particles import ANY, FIRST, LAST, MIDDLE, word_rules
 from namecase.names.parts import case_compound, plain_rule
@@ -54,8 +54,12 @@ _HYPHEN_SPECIAL: Final = (
 )
 _QUOTES: Final = "".join(sorted(companies.QUOTE_CHARS))
 _QUOTE: Final = re.compile(f"[{_QUOTES}]")
-# A non-ASCII value needs the look-alike or company-name steps only with one of these.
-_CAREFUL: Final = re.compile(f"[{LATIN_LIKE}{_QUOTES}]")
+# A value of Cyrillic letters, spaces, hyphens, apostrophes, periods and commas has no
+# look-alike to fix (no Latin letter: lookalikes.LATIN_LIKE) and no quoted company name; this
+# one scan is cheaper than searching for those characters.
+_not_plain_cyrillic: Final = re.compile(r"[^\u0400-\u052f \-'.,]").search
+_CAPITALIZED_WRONG: Final = companies.CAPITALIZED_WRONG
+assert max(map(len, _CAPITALIZED_WRONG)) <= 5  # the fast path looks only at short words
 
 
 def field_kind(field: object) -> int:
@@ -110,13 +114,14 @@ def normalize_name(
     """
     if value is None:
         return None
-    if not value.isascii() and not unicodedata.is_normalized("NFC", value):
+    ascii_only = value.isascii()
+    if not ascii_only and not unicodedata.is_normalized("NFC", value):
         value = unicodedata.normalize("NFC", value)
     words = value.split()
     if not words:
         return ""
     kind = field_kind(field)
-    if '"' in value if value.isascii() else _CAREFUL.search(value) is not None:
+    if '"' in value if ascii_only else _not_plain_cyrillic(value) is not None:
         # Rare: Latin and Cyrillic letters in one value, or quotes (a company name).
         if options.fix_lookalikes:
             words = fix_words(value, words)
@@ -129,8 +134,9 @@ def normalize_name(
             # part of ASCII or basic Cyrillic letters, already proper or all in one case
             # (test_hot_paths_give_what_the_general_path_gives checks that both agree).
             if word.istitle():
-                if len(word) > 1 and word not in companies.CAPITALIZED_WRONG:
-                    continue
+                length = len(word)
+                if length > 5 or (length > 1 and word not in _CAPITALIZED_WRONG):
+                    continue  # "Ооо", "Llc" are the title-case words the engine changes
             elif (word.islower() or word.isupper()) and (
                 word.isascii() or _BASIC_CYRILLIC.fullmatch(word) is not None
             ):
