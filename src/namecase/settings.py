@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=8, ge=1)
     # An idle portal's first event waits this long so a burst is fetched in full batches of 50.
     batch_window: float = Field(default=0.5, ge=0, le=30)
+    # Seconds of the portal's drain kept free in our copy of its rate budget: the spread between
+    # when we count a request and when the portal does (bitrix/rate.py, bench/rate_margin.py).
+    rate_margin_seconds: float = Field(default=2.0, ge=0, le=30)
     rest_timeout: float = Field(default=65.0, gt=0)
     event_max_bytes: int = Field(default=65536, ge=1024)
     # Slow clients (issue 14 item 7): a request's headers, and then its body, must arrive within

@@ -70,9 +70,11 @@ def test_state_round_trips_for_another_process() -> None:
     assert LeakyBucket.from_state({}) == LeakyBucket()
 
 
-def test_a_portal_budget_keeps_headroom_below_the_portal_limit() -> None:
-    assert LeakyBucket.for_portal() == LeakyBucket(capacity=49, drain_per_second=2)
-    assert LeakyBucket.for_portal(250, 5) == LeakyBucket(capacity=249, drain_per_second=5)
+def test_a_portal_budget_keeps_seconds_of_drain_below_the_portal_limit() -> None:
+    # Two seconds of drain by default: 4 requests on the standard plan, 10 on Enterprise.
+    assert LeakyBucket.for_portal() == LeakyBucket(capacity=46, drain_per_second=2)
+    assert LeakyBucket.for_portal(250, 5) == LeakyBucket(capacity=240, drain_per_second=5)
+    assert LeakyBucket.for_portal(50, 2, margin_seconds=0).capacity == 49  # never less than 1
     assert LeakyBucket.for_portal(1, 1).capacity == 1
 
 

@@ -197,3 +197,14 @@ async def test_trial_mode_foresees_each_change_once(database_url: str) -> None:
         async with stack.runtime.sessions() as session:
             changes = (await session.execute(select(Change))).scalars().all()
         assert [(c.field, c.before, c.after) for c in changes] == [("NAME", "ОЛЬГА", "Ольга")]
+
+
+async def test_the_rate_margin_setting_sizes_the_portals_budget(database_url: str) -> None:
+    async with running_stack(database_url, rate_margin_seconds=5.0) as stack:
+        portal = await stack.installed_portal()
+        await stack.emulator.user_add_contact(portal.member_id, {"NAME": "иВАН"})
+        await stack.drain()
+        async with stack.runtime.sessions() as session:
+            queue = await session.get(PortalQueue, portal.member_id)
+        assert queue is not None
+        assert queue.bucket["capacity"] == 40.0  # 50 deep, less 5 s of draining at 2/s

@@ -11,6 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+# Our count of a request and the portal's can be this many seconds apart, by varying amounts:
+# a request is counted here (take) before it is sent, and a loaded machine can stall between the
+# two, or stall the portal's side between arrival and admission. Two requests whose delays differ
+# by d arrive d seconds closer together than we spaced them, so the portal sees a bucket up to
+# drain × d fuller than ours. The budget keeps that many requests of headroom below the portal's
+# limit. bench/rate_margin.py measures the spread under CPU load (docs/BENCHMARKS.md).
+DRIFT_MARGIN_SECONDS = 2.0
+
 
 @dataclass
 class LeakyBucket:
@@ -32,13 +40,19 @@ class LeakyBucket:
 
     @classmethod
     def for_portal(
-        cls, capacity: float = 50.0, drain_per_second: float = 2.0, *, headroom: float = 1.0
+        cls,
+        capacity: float = 50.0,
+        drain_per_second: float = 2.0,
+        *,
+        margin_seconds: float = DRIFT_MARGIN_SECONDS,
     ) -> LeakyBucket:
         """A budget for a portal whose own bucket is ``capacity`` deep (Enterprise: 250, 5/s).
 
-        Keeps ``headroom`` requests below the portal's limit: requests reach the portal later
-        than we count them, by varying amounts, so an exact copy would sit on the edge.
+        Keeps ``margin_seconds`` of draining (at least one request) below the portal's limit:
+        requests reach the portal later than we count them, by varying amounts, so an exact
+        copy would sit on the edge (see DRIFT_MARGIN_SECONDS).
         """
+        headroom = max(1.0, drain_per_second * margin_seconds)
         return cls(capacity=max(1.0, capacity - headroom), drain_per_second=drain_per_second)
 
     def level_at(self, now: float) -> float:

@@ -187,7 +187,11 @@ class PortalUnit:
             await leases.release(session, self.claimed, self.owner, how)
 
     def _bucket(self, portal: Portal) -> LeakyBucket:
-        fresh = LeakyBucket.for_portal(portal.rate_capacity or 50.0, portal.rate_per_second or 2.0)
+        fresh = LeakyBucket.for_portal(
+            portal.rate_capacity or 50.0,
+            portal.rate_per_second or 2.0,
+            margin_seconds=self.ctx.settings.rate_margin_seconds,
+        )
         if not self.claimed.bucket:
             return fresh
         saved = LeakyBucket.from_state(self.claimed.bucket)
