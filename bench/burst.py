@@ -1,7 +1,7 @@
 """Burst: 1,000 contacts imported into one portal, under the emulator's real limits.
 
     .venv/bin/python bench/burst.py [--contacts 1000] [--contenders namecase,lesson,lesson-retry]
-                                    [--timeout 3600]
+                                    [--timeout 3600] [--code old=/tmp/nc-old/src,new=src]
 
 Each contender gets a fresh emulator and a fresh portal on the basic plan (leaky bucket 50 deep,
 draining 2 requests/s, bitrix24-protocol.md §6) and the same import: `--contacts` contacts with
@@ -15,7 +15,8 @@ ONCRMCONTACTADD. Measured per contender, from the first add:
 Contenders:
 
 - `namecase`: `namecase serve` with its in-process worker on a throw-away PostgreSQL database,
-  default settings (batch window 0.5 s, reconciliation every 60 s);
+  default settings (batch window 0.5 s, reconciliation every 60 s); once per `--code` contender
+  (named `namecase[old]`, `namecase[new]`, … when there are several), in the order given;
 - `lesson`: bench/lesson.py as written in the Bitrix24 lesson: get + update inline per event;
   a refused call fails the delivery and the event is gone;
 - `lesson-retry`: the same handler retrying 503s with backoff until they pass (slow: the bucket
@@ -46,7 +47,10 @@ from namecase.names import normalize_name
 from rig import (
     PYTHON,
     ROOT,
+    Code,
     ServiceProcess,
+    check_codes,
+    codes,
     database,
     emulator,
     free_port,
@@ -136,10 +140,14 @@ class Import:
                 return
 
 
-async def run_namecase(contacts: list[dict[str, str]], args: argparse.Namespace) -> dict[str, Any]:
+async def run_namecase(
+    contacts: list[dict[str, str]], args: argparse.Namespace, code: Code
+) -> dict[str, Any]:
     async with emulator() as emu, database("postgresql") as url:
-        log = Path(os.environ.get("TMPDIR", "/tmp")) / "namecase-bench-burst.log"  # noqa: S108
-        service = ServiceProcess.serve(url, emu.base_url, cpu=None, worker=True, log_path=log)
+        log = Path(os.environ.get("TMPDIR", "/tmp")) / f"namecase-bench-burst-{code.name}.log"  # noqa: S108
+        service = ServiceProcess.serve(
+            url, emu.base_url, cpu=None, code=code, worker=True, log_path=log
+        )
         async with running(service):
             (portal,) = await install_portals(emu, service.url, 1)
             await asyncio.sleep(2.0)  # let the worker's start-up pass settle
@@ -189,6 +197,7 @@ async def measure(
 ) -> dict[str, Any]:
     stats = emu.stats(portal.member_id)
     requests_before, refused_before = stats.total_requests, stats.rejected_503
+    methods_before = dict(stats.calls_by_method)
     burst = Import(emu, portal, contacts)
     burst.started = time.monotonic()
     adding = asyncio.create_task(burst.run())
@@ -202,7 +211,11 @@ async def measure(
         "normalized": burst.normalized(),
         "rest_requests": stats.total_requests - requests_before,
         "refused_503": stats.rejected_503 - refused_before,
-        "calls_by_method": dict(stats.calls_by_method),
+        "calls_by_method": {  # top-level requests and the calls inside batches, since the add
+            method: count - methods_before.get(method, 0)
+            for method, count in stats.calls_by_method.items()
+            if count > methods_before.get(method, 0)
+        },
         "deliveries": len(deliveries),
         "deliveries_failed": sum(1 for d in deliveries if not d.ok),
         "seconds_until_quiet": time.monotonic() - burst.started,
@@ -210,18 +223,22 @@ async def measure(
 
 
 def rows(results: dict[str, dict[str, Any]]) -> list[list[object]]:
-    ours = results.get("namecase")
+    # The lessons are compared with the last namecase contender (the newest code, by convention).
+    ours = next((r for n, r in reversed(results.items()) if n.startswith("namecase")), None)
     table = []
     for name, result in results.items():
         seconds = result["seconds_to_all_normalized"]
         calls_ratio = (
             f"{result['rest_requests'] / ours['rest_requests']:.0f}x"
-            if ours and name != "namecase"
+            if ours and not name.startswith("namecase")
             else "-"
         )
         time_ratio = (
             f"{seconds / ours['seconds_to_all_normalized']:.0f}x"
-            if ours and seconds and ours["seconds_to_all_normalized"] and name != "namecase"
+            if ours
+            and seconds
+            and ours["seconds_to_all_normalized"]
+            and not name.startswith("namecase")
             else ("never" if seconds is None else "-")
         )
         table.append(
@@ -239,16 +256,24 @@ def rows(results: dict[str, dict[str, Any]]) -> list[list[object]]:
     return table
 
 
-async def main_async(args: argparse.Namespace) -> None:
+async def main_async(args: argparse.Namespace, ours: list[Code]) -> dict[str, dict[str, Any]]:
     contacts = badly_typed(args.contacts)
     results: dict[str, dict[str, Any]] = {}
     for contender in args.contenders.split(","):
-        print(f"running {contender} …", flush=True)
-        if contender == "namecase":
-            results[contender] = await run_namecase(contacts, args)
-        else:
+        if contender != "namecase":
+            print(f"running {contender} …", flush=True)
             results[contender] = await run_lesson(contacts, args, retry=contender.endswith("retry"))
-        print(f"  {results[contender]}", flush=True)
+            print(f"  {results[contender]}", flush=True)
+            continue
+        for code in ours:
+            name = f"namecase[{code.name}]" if len(ours) > 1 else "namecase"
+            print(f"running {name} …", flush=True)
+            results[name] = await run_namecase(contacts, args, code)
+            print(f"  {results[name]}", flush=True)
+    return results
+
+
+def report(results: dict[str, dict[str, Any]], args: argparse.Namespace, described: Any) -> None:
     headers = [
         "contender",
         "normalized",
@@ -261,7 +286,8 @@ async def main_async(args: argparse.Namespace) -> None:
     ]
     print()
     print_table(headers, rows(results))
-    path = write_results("burst", {"settings": vars(args), "results": results})
+    payload = {"settings": vars(args), "code": described, "results": results}
+    path = write_results("burst", payload)
     print(f"\nresults written to {path.relative_to(ROOT)}")
 
 
@@ -270,7 +296,13 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=1000)
     parser.add_argument("--contenders", default="namecase,lesson,lesson-retry")
     parser.add_argument("--timeout", type=float, default=3600.0)
-    asyncio.run(main_async(parser.parse_args()))
+    parser.add_argument(
+        "--code", default="current=src", help="name=src,… : the namecase code each contender runs"
+    )
+    args = parser.parse_args()
+    ours = codes(args.code)
+    described = check_codes(ours)
+    report(asyncio.run(main_async(args, ours)), args, described)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,25 @@
 """Fairness: single events on 1,000 portals while one portal works off a 10,000-event backlog.
 
     .venv/bin/python bench/fairness.py [--portals 1000] [--backlog 10000] [--rate 10]
-                                       [--duration 60] [--latency 0.05] [--concurrency 4]
+                                       [--duration 60] [--start-up-duration 20] [--latency 0.05]
+                                       [--concurrency 4] [--code old=/tmp/nc-old/src,new=src]
 
-Set-up: `namecase serve` (NAMECASE_WORKER=false) on a throw-away PostgreSQL database; `--portals`
-portals installed through the real install flow (basic plan limits), plus one backlog portal
-whose rate limit never binds, in the emulator nor in namecase's own per-portal budget: the worst
-case for fairness, it always has a full batch ready. Every REST call waits `--latency` seconds.
-One `namecase worker --concurrency N` process starts; once its first visit of every portal is
-over (reported separately), `--backlog` contacts are imported into the backlog portal, and then,
-for `--duration` seconds, single contacts are added at `--rate` per second, each on a random
-other portal. The time to normalize of a single event runs from the add until the emulator
-holds the fixed names.
+For each `--code` contender, on a set-up of its own: `namecase serve` (NAMECASE_WORKER=false)
+on a throw-away PostgreSQL database; `--portals` portals installed through the real install flow
+(basic plan limits), plus one backlog portal whose rate limit never binds, in the emulator nor in
+namecase's own per-portal budget: the worst case for fairness, it always has a full batch ready.
+Every REST call waits `--latency` seconds. Then:
 
+1. first start: a `namecase worker --concurrency N` visits every portal once (each is due since
+   its install); timed, then the worker stops;
+2. restart: a fresh worker starts, as after a deploy. For `--start-up-duration` seconds single
+   contacts are added at `--rate` per second on random quiet portals; the pass until the worker
+   has visited every portal again is timed;
+3. `--backlog` contacts are imported into the backlog portal, then for `--duration` seconds
+   single contacts are added at `--rate` per second, each on a random quiet portal. Meanwhile the
+   backlog's progress is counted as its records the emulator holds fixed.
+
+A single event's time to normalize runs from the add until the emulator holds the fixed names.
 Reconciliation is off (NAMECASE_RECONCILE_INTERVAL=0). Prints a table; writes
 bench/results/fairness.json.
 """
@@ -21,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
+import os
 import random
 import sys
 import tempfile
@@ -34,8 +43,11 @@ from loadgen import percentile
 from namecase.emulator import Emulator
 from rig import (
     ROOT,
+    Code,
     Rows,
     ServiceProcess,
+    check_codes,
+    codes,
     database,
     emulator,
     install_portals,
@@ -46,76 +58,135 @@ from rig import (
 
 BAD = {"NAME": "иВАН", "LAST_NAME": "пЕТРОВ"}
 GOOD = {"NAME": "Иван", "LAST_NAME": "Петров"}
+QUIET = {"worker": False, "reconcile_interval": 0}
 
 
 def fixed(record: dict[str, Any]) -> bool:
     return all(record.get(key) == value for key, value in GOOD.items())
 
 
-async def start_up_pass_done(rows: Rows) -> None:
-    """Until no portal is due any more (the worker's first visit of every portal is over)."""
-    while await rows.scalar("SELECT count(*) FROM portal_queue WHERE due_at <= now()"):  # noqa: ASYNC110
-        await asyncio.sleep(0.5)
+async def visited_every_portal(rows: Rows, since: dt.datetime) -> None:
+    """Until every portal's unit has run since `since` (the worker's pass over all portals)."""
+    sql = "SELECT count(*) FROM portal_queue WHERE last_run_at IS NULL OR last_run_at < $1"
+    while await rows.scalar(sql, since):  # noqa: ASYNC110 - polling another process's work
+        await asyncio.sleep(0.2)
 
 
-async def load_backlog(emu: Emulator, member_id: str, count: int) -> None:
+async def load_backlog(emu: Emulator, member_id: str, count: int) -> list[int]:
     """Import `count` contacts into one portal and wait until every delivery is done."""
+    ids = []
     for _ in range(count):
-        await emu.user_add_contact(member_id, BAD)
+        ids.append(await emu.user_add_contact(member_id, BAD))
         if emu.dispatcher.pending > 2000:  # keep the delivery queue bounded
             await asyncio.sleep(0.05)
     await emu.wait_deliveries_idle()
+    return ids
 
 
 class SingleEvents:
     """Adds one contact at a time on random portals and times each until it is fixed."""
 
-    def __init__(self, emu: Emulator, portals: list[str], seed: int = 11) -> None:
+    def __init__(self, emu: Emulator, portals: list[str], seed: int) -> None:
         self.emu = emu
         self.portals = portals
         self.rng = random.Random(seed)
         self.outstanding: dict[tuple[str, int], float] = {}
         self.times: list[float] = []
 
-    async def run(self, rate: float, duration: float) -> None:
-        watcher = asyncio.create_task(self.watch())
+    async def add(self, rate: float, duration: float) -> None:
+        """Add `rate` contacts a second for `duration` seconds (watching them as they go)."""
+        watcher = asyncio.create_task(self._watch())
         started = time.monotonic()
-        count = int(rate * duration)
-        for index in range(count):
-            delay = started + index / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            member_id = self.rng.choice(self.portals)
-            added = time.monotonic()
-            record_id = await self.emu.user_add_contact(member_id, BAD)
-            self.outstanding[(member_id, record_id)] = added
-        deadline = time.monotonic() + 60.0
-        while self.outstanding and time.monotonic() < deadline:  # noqa: ASYNC110 - polling
-            await asyncio.sleep(0.05)
-        watcher.cancel()
+        try:
+            for index in range(int(rate * duration)):
+                delay = started + index / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                member_id = self.rng.choice(self.portals)
+                added = time.monotonic()
+                record_id = await self.emu.user_add_contact(member_id, BAD)
+                self.outstanding[(member_id, record_id)] = added
+        finally:
+            watcher.cancel()
 
-    async def watch(self) -> None:
+    async def finish(self, limit: float = 60.0) -> dict[str, Any]:
+        """Wait up to `limit` seconds for the rest; the distribution of times to normalize."""
+        deadline = time.monotonic() + limit
+        while self.outstanding and time.monotonic() < deadline:
+            self._look()
+            await asyncio.sleep(0.02)
+        times = sorted(self.times)
+        return {
+            "single_events": len(times) + len(self.outstanding),
+            "normalized": len(times),
+            "p50_s": percentile(times, 0.5),
+            "p90_s": percentile(times, 0.9),
+            "p99_s": percentile(times, 0.99),
+            "max_s": times[-1] if times else None,
+        }
+
+    async def _watch(self) -> None:
         while True:
-            now = time.monotonic()
-            for key, added in list(self.outstanding.items()):
-                if fixed(self.emu.contact(*key)):
-                    self.times.append(now - added)
-                    del self.outstanding[key]
+            self._look()
             await asyncio.sleep(0.02)
 
+    def _look(self) -> None:
+        now = time.monotonic()
+        for key, added in list(self.outstanding.items()):
+            if fixed(self.emu.contact(*key)):
+                self.times.append(now - added)
+                del self.outstanding[key]
 
-async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+
+async def db_now(rows: Rows) -> dt.datetime:
+    now: dt.datetime = await rows.scalar("SELECT now()")
+    return now
+
+
+async def first_start(emu: Emulator, url: str, code: Code, args: Any) -> float:
+    """A worker's first pass after the installs (every portal due since its install)."""
+    rows = Rows(url)
+    since = await db_now(rows)
+    worker = ServiceProcess.worker(
+        url, emu.base_url, concurrency=args.concurrency, code=code, **QUIET
+    )
+    started = time.monotonic()
+    async with running(worker):
+        await visited_every_portal(rows, since)
+        return time.monotonic() - started
+
+
+async def backlog_phase(
+    emu: Emulator, backlog: str, quiet: list[str], args: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Load the backlog, then single events beside it; (their times, the backlog's progress)."""
+    ids = await load_backlog(emu, backlog, args.backlog)
+
+    def backlog_fixed() -> int:
+        return sum(1 for record_id in ids if fixed(emu.contact(backlog, record_id)))
+
+    print(f"measuring for {args.duration:.0f} s …", flush=True)
+    at_start, started = backlog_fixed(), time.monotonic()
+    singles = SingleEvents(emu, quiet, seed=11)
+    await singles.add(args.rate, args.duration)
+    at_end, seconds = backlog_fixed(), time.monotonic() - started
+    progress = {
+        "backlog_fixed_when_measuring_began": at_start,
+        "backlog_fixed_meanwhile": at_end - at_start,
+        "backlog_records_per_second": (at_end - at_start) / seconds,
+    }
+    return await singles.finish(), progress
+
+
+async def contender(code: Code, args: argparse.Namespace) -> dict[str, Any]:
     async with emulator() as emu, database("postgresql") as url:
-        quiet = {"worker": False, "reconcile_interval": 0}
-        service = ServiceProcess.serve(url, emu.base_url, cpu=None, **quiet)
+        service = ServiceProcess.serve(url, emu.base_url, cpu=None, code=code, **QUIET)
         async with running(service):
-            print(f"installing {args.portals} portals …", flush=True)
-            started = time.monotonic()
+            print(f"{code.name}: installing {args.portals} portals …", flush=True)
             portals = await install_portals(emu, service.url, args.portals)
             (backlog,) = await install_portals(
                 emu, service.url, 1, bucket_depth=100_000, drain_per_second=10_000
             )
-            install_seconds = time.monotonic() - started
             for portal in [*portals, backlog]:
                 emu.faults(portal.member_id).latency = args.latency
             rows = Rows(url)
@@ -126,48 +197,67 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 "WHERE member_id = $1",
                 backlog.member_id,
             )
+            first_pass = await first_start(emu, url, code, args)
+            quiet = [p.member_id for p in portals]
             worker = ServiceProcess.worker(
                 url,
                 emu.base_url,
                 concurrency=args.concurrency,
-                log_path=Path(tempfile.gettempdir()) / "namecase-bench-fairness-worker.log",
-                **quiet,
+                code=code,
+                log_path=Path(tempfile.gettempdir()) / f"namecase-bench-fairness-{code.name}.log",
+                **QUIET,
             )
+            since = await db_now(rows)
+            started = time.monotonic()
             async with running(worker):
-                # A worker starts by visiting every portal once; measure the steady state.
-                started = time.monotonic()
-                await start_up_pass_done(rows)
-                start_up_seconds = time.monotonic() - started
-                print(f"loading a backlog of {args.backlog} events …", flush=True)
-                await load_backlog(emu, backlog.member_id, args.backlog)
-                pending = await rows.scalar(
-                    "SELECT count(*) FROM inbox WHERE state = 'pending' AND member_id = $1",
-                    backlog.member_id,
-                )
-                print(f"measuring for {args.duration:.0f} s …", flush=True)
-                singles = SingleEvents(emu, [p.member_id for p in portals])
-                await singles.run(args.rate, args.duration)
+                print(f"{code.name}: restarted; single events during the pass …", flush=True)
+                during = SingleEvents(emu, quiet, seed=7)
+                await during.add(args.rate, args.start_up_duration)
+                await visited_every_portal(rows, since)
+                restart_pass = time.monotonic() - started
+                during_start_up = await during.finish()
+                print(f"{code.name}: loading a backlog of {args.backlog} events …", flush=True)
+                beside_backlog, progress = await backlog_phase(emu, backlog.member_id, quiet, args)
                 worker_cpu = worker.cpu_seconds()
-                backlog_done = await rows.scalar(
-                    "SELECT count(*) FROM inbox WHERE member_id = $1 AND state = 'done'",
-                    backlog.member_id,
-                )
-    times = sorted(singles.times)
     return {
-        "settings": vars(args),
-        "install_seconds": install_seconds,
-        "worker_start_up_pass_seconds": start_up_seconds,
-        "backlog_pending_when_measuring_began": int(pending),
-        "single_events": len(times) + len(singles.outstanding),
-        "normalized": len(times),
-        "not_normalized_within_60s_after": len(singles.outstanding),
-        "p50_s": percentile(times, 0.5),
-        "p90_s": percentile(times, 0.9),
-        "p99_s": percentile(times, 0.99),
-        "max_s": times[-1] if times else None,
-        "backlog_items_done": int(backlog_done),
+        "code": code.name,
+        "first_start_pass_seconds": first_pass,
+        "restart_pass_seconds": restart_pass,
+        "during_start_up": during_start_up,
+        "beside_backlog": beside_backlog,
+        **progress,
         "worker_cpu_seconds": worker_cpu,
+        "load_average": os.getloadavg()[0],
     }
+
+
+def seconds(value: float | None) -> str:
+    return f"{value:.2f}" if value is not None else "-"
+
+
+def table(results: list[dict[str, Any]]) -> list[list[object]]:
+    rows: list[list[object]] = []
+    for result in results:
+        start_up, beside = result["during_start_up"], result["beside_backlog"]
+        rows.append(
+            [
+                result["code"],
+                seconds(result["first_start_pass_seconds"]),
+                seconds(result["restart_pass_seconds"]),
+                f"{start_up['normalized']}/{start_up['single_events']}",
+                seconds(start_up["p50_s"]),
+                seconds(start_up["p99_s"]),
+                f"{beside['normalized']}/{beside['single_events']}",
+                seconds(beside["p50_s"]),
+                seconds(beside["p90_s"]),
+                seconds(beside["p99_s"]),
+                seconds(beside["max_s"]),
+                result["backlog_records_per_second"],
+                result["worker_cpu_seconds"],
+                f"{result['load_average']:.1f}",
+            ]
+        )
+    return rows
 
 
 def main() -> None:
@@ -176,37 +266,39 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--start-up-duration", type=float, default=20.0)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--concurrency", type=int, default=4)
-    result = asyncio.run(main_async(parser.parse_args()))
+    parser.add_argument(
+        "--code", default="current=src", help="name=src,… : the namecase code each contender runs"
+    )
+    args = parser.parse_args()
+    contenders = codes(args.code)
+    described = check_codes(contenders)
+    results = [asyncio.run(contender(code, args)) for code in contenders]
     print()
     print_table(
         [
-            "slots",
-            "single events",
-            "normalized",
+            "code",
+            "1st pass s",
+            "restart pass s",
+            "during restart",
+            "p50 s",
+            "p99 s",
+            "beside backlog",
             "p50 s",
             "p90 s",
             "p99 s",
             "max s",
-            "backlog done",
+            "backlog records/s",
             "worker CPU s",
+            "load",
         ],
-        [
-            [
-                result["settings"]["concurrency"],
-                result["single_events"],
-                result["normalized"],
-                f"{result['p50_s']:.2f}",
-                f"{result['p90_s']:.2f}",
-                f"{result['p99_s']:.2f}",
-                f"{result['max_s']:.2f}" if result["max_s"] is not None else "-",
-                result["backlog_items_done"],
-                result["worker_cpu_seconds"],
-            ]
-        ],
+        table(results),
     )
-    path = write_results("fairness", result)
+    path = write_results(
+        "fairness", {"settings": vars(args), "code": described, "results": results}
+    )
     print(f"\nresults written to {path.relative_to(ROOT)}")
 
 

@@ -194,6 +194,81 @@ class Rows:
         return counts
 
 
+# --- the code under test ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Code:
+    """A checkout of namecase whose `src` the service processes import (first on PYTHONPATH), so
+    that one run of a script measures two versions side by side (`--code old=…,new=…`).
+
+    Only the `namecase` processes run it. The bench process itself (the emulator, migrations,
+    row counts) always uses this checkout's code, so every contender meets the same emulator.
+    """
+
+    name: str
+    src: Path
+
+    def env(self) -> dict[str, str]:
+        return {"PYTHONPATH": str(self.src)}
+
+    def describe(self) -> dict[str, Any]:
+        """Which code a `python -m namecase` process really imports, and the commit it is at."""
+        probe = (
+            "import importlib.util, json, namecase; print(json.dumps({'file': namecase.__file__,"
+            " 'has_queue_package': importlib.util.find_spec('namecase.queue') is not None}))"
+        )
+        answer = subprocess.run(
+            [PYTHON, "-c", probe],
+            env={**os.environ, **self.env()},
+            cwd=tempfile.gettempdir(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        found: dict[str, Any] = json.loads(answer.stdout)
+        if not Path(found["file"]).resolve().is_relative_to(self.src.resolve()):
+            raise RuntimeError(f"{self.name}: processes import {found['file']}, not {self.src}")
+        git = ["git", "-C", str(self.src)]
+        commit = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--", "."], capture_output=True, text=True
+        )
+        return {
+            "name": self.name,
+            "src": str(self.src),
+            **found,
+            "commit": commit.stdout.strip() or None,
+            "uncommitted_changes": bool(dirty.stdout.strip()),
+        }
+
+
+def codes(spec: str) -> list[Code]:
+    """`old=/tmp/nc-old/src,new=src`: the code of each contender (relative paths: from the repo)."""
+    found = []
+    for part in spec.split(","):
+        name, _, path = part.partition("=")
+        if not name or not path:
+            raise SystemExit(f"--code: expected name=path, got {part!r}")
+        src = Path(path) if Path(path).is_absolute() else ROOT / path
+        found.append(Code(name, src.resolve()))
+    return found
+
+
+def check_codes(found: Sequence[Code]) -> list[dict[str, Any]]:
+    """Describe each contender's code (and fail early if a process would import another)."""
+    described = [code.describe() for code in found]
+    for one in described:
+        print(
+            f"code {one['name']}: {one['file']} at {one['commit']}"
+            + (" (with uncommitted changes)" if one["uncommitted_changes"] else ""),
+            flush=True,
+        )
+    return described
+
+
 # --- the service as a process ---------------------------------------------------------------
 
 SECRET_KEY = Fernet.generate_key().decode()
@@ -249,12 +324,13 @@ class ServiceProcess:
         cpu: int | None = SERVICE_CPU,
         port: int | None = None,
         log_path: Path | None = None,
+        code: Code | None = None,
         **settings: object,
     ) -> ServiceProcess:
         port = port or free_port()
         command = [PYTHON, "-m", "namecase", "serve", "--host", "127.0.0.1", "--port", str(port)]
         env = service_env(database_url, emulator_url, port, **settings)
-        return cls(command, env, port, cpu, log_path)
+        return cls(command, {**env, **(code.env() if code else {})}, port, cpu, log_path)
 
     @classmethod
     def worker(
@@ -265,6 +341,7 @@ class ServiceProcess:
         concurrency: int = 4,
         cpu: int | None = None,
         log_path: Path | None = None,
+        code: Code | None = None,
         **settings: object,
     ) -> ServiceProcess:
         command = [PYTHON, "-m", "namecase", "worker", "--concurrency", str(concurrency)]
@@ -272,7 +349,7 @@ class ServiceProcess:
             # cProfile of the worker, written when it exits on SIGTERM (inspect with pstats).
             command[1:1] = ["-m", "cProfile", "-o", profile]
         env = service_env(database_url, emulator_url, 0, **settings)
-        return cls(command, env, None, cpu, log_path)
+        return cls(command, {**env, **(code.env() if code else {})}, None, cpu, log_path)
 
     @property
     def url(self) -> str:
