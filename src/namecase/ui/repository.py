@@ -80,7 +80,8 @@ class SummaryRepository:
         """
         checked = or_(
             and_(InboxItem.state == "done", InboxItem.last_error.is_(None)),
-            InboxItem.source == "echo",
+            # Held for the echo: still pending, its version counting down to the echo (<= 0).
+            and_(InboxItem.state == "pending", InboxItem.version <= 0),
         )
         settled = (
             select(InboxItem.entity_type, InboxItem.entity_id)
