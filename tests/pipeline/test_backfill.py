@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from namecase.pipeline.backfill import start_backfill
+from namecase.pipeline.backfill import backfill_progress, start_backfill
 from namecase.pipeline.models import Backfill
 from namecase.pipeline.worker import Worker
 from namecase.portals.models import Portal
@@ -33,6 +33,12 @@ async def test_backfill_resumes_after_a_restart_from_the_last_record_it_read(
         async with stack.runtime.sessions() as session:
             progress = (await session.execute(select(Backfill))).scalar_one()
         assert (progress.state, progress.scanned, progress.last_id) == ("running", 50, ids[49])
+        async with stack.runtime.sessions() as session:
+            stored = await session.get(Portal, portal.member_id)
+            assert stored is not None
+            shown = await backfill_progress(session, stored)
+        # No COUNT: the estimate runs from the cursor to the highest ID when the pass began.
+        assert (shown.percent, shown.total) == (int(100 * ids[49] / ids[-1]), None)
 
         stack.worker = Worker(stack.runtime, concurrency=1)  # the restarted process
         await stack.drain()
@@ -45,4 +51,4 @@ async def test_backfill_resumes_after_a_restart_from_the_last_record_it_read(
         listed = stack.emulator.stats(portal.member_id).calls_by_method["crm.contact.list"]
         # 120 records: three backfill pages of 50, none read twice, and three reads of the
         # records they queued (one list request by ID per 50 records).
-        assert listed == 6
+        assert listed == 7  # and one request for the highest ID, the progress estimate's end

@@ -1,8 +1,11 @@
 """Backfill: a resumable pass over a portal's existing records, started from the page or the CLI
 and carried out by whichever worker holds the portal's lease, one list page per unit of work.
 
-Paging is by an `>ID` cursor kept in the `backfills` row, so a restarted worker resumes where the
-last committed page ended.
+Paging is by an `>ID` cursor kept in the `backfills` row (order ID ascending, `start=-1`, [RU]
+settings/performance/huge-data.md), so a restarted worker resumes where the last committed page
+ended, and no page pays for a COUNT: on a portal of millions of records one could pass the 60 s a
+request may take. Progress is estimated from the cursor against the highest ID at the start
+(read once, newest first, `start=-1`); the record count is known when the pass ends.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from namecase.pipeline.context import WorkerContext
-from namecase.pipeline.listing import enqueue_needing_work, listed_rows
+from namecase.pipeline.listing import PAGE_SIZE, enqueue_needing_work, listed_rows
 from namecase.pipeline.models import Backfill
 from namecase.pipeline.repository import BackfillRepository, ChangeRepository
 from namecase.portals.link import StoredPortalLink
@@ -92,7 +95,7 @@ async def backfill_progress(session: AsyncSession, portal: Portal) -> BackfillPr
         )
     started_at = min(row.started_at for row in rows)
     running = any(row.state == "running" for row in rows)
-    totals = [row.total for row in rows]
+    totals = [None if row.state == "running" else row.total for row in rows]
     return BackfillProgress(
         state="running" if running else "done",
         percent=_percent(rows),
@@ -108,7 +111,7 @@ async def backfill_progress(session: AsyncSession, portal: Portal) -> BackfillPr
                 entity_type=row.entity_type,
                 state=row.state,
                 scanned=row.scanned,
-                total=row.total,
+                total=None if row.state == "running" else row.total,
                 queued=row.queued,
             )
             for row in sorted(rows, key=lambda r: r.entity_type)
@@ -117,17 +120,17 @@ async def backfill_progress(session: AsyncSession, portal: Portal) -> BackfillPr
 
 
 def _percent(rows: Sequence[Backfill]) -> int:
-    """Each entity type weighs the same; one not yet listed counts as not started."""
+    """Each entity type weighs the same: the cursor's way to the highest ID at the start."""
     fractions = []
     for row in rows:
         if row.state != "running":
             fractions.append(1.0)
-        elif row.total:
-            fractions.append(min(1.0, row.scanned / row.total))
+        elif row.max_id:
+            fractions.append(min(1.0, row.last_id / row.max_id))
         else:
             fractions.append(0.0)
     done = sum(fractions) / len(fractions)
-    # 100 only when every pass has finished: a scan at 50/50 may still have a page to read.
+    # 100 only when every pass has finished: records added since the start may still be ahead.
     return 100 if done == 1.0 else min(99, int(done * 100))
 
 
@@ -140,32 +143,50 @@ async def advance_backfill(
         backfill = await BackfillRepository(session).running(member_id)
     if backfill is None:
         return False
-    if backfill.entity_type not in options.entities:
+    entity_type = backfill.entity_type
+    if entity_type not in options.entities:
         async with ctx.sessions() as session, session.begin():
-            await BackfillRepository(session).stop(member_id, backfill.entity_type)
+            await BackfillRepository(session).stop(member_id, entity_type)
         return True
-    page = await ctx.bitrix.call_page(
-        link,
-        f"crm.{backfill.entity_type}.list",
-        {
-            "filter": {">ID": backfill.last_id},
-            "select": ["ID", *options.fields],
-            "order": {"ID": "ASC"},
-            "start": 0,  # for `total`, the progress bar's denominator
-        },
+    max_id = backfill.max_id
+    if max_id is None:
+        max_id = await _highest_id(ctx, link, entity_type)
+    rows = listed_rows(
+        (
+            await ctx.bitrix.call_page(
+                link,
+                f"crm.{entity_type}.list",
+                {
+                    "filter": {">ID": backfill.last_id},
+                    "select": ["ID", *options.fields],
+                    "order": {"ID": "ASC"},
+                    "start": -1,
+                },
+            )
+        ).result
     )
-    rows = listed_rows(page.result)
     async with ctx.sessions() as session, session.begin():
         queued = await enqueue_needing_work(
-            session, member_id, options, backfill.entity_type, rows, "backfill"
+            session, member_id, options, entity_type, rows, "backfill"
         )
         await BackfillRepository(session).advance(
             member_id,
-            backfill.entity_type,
+            entity_type,
             scanned=len(rows),
             queued=queued,
             last_id=max((int(row["ID"]) for row in rows), default=None),
-            total=page.total,
-            finished=page.next is None or not rows,
+            max_id=max_id,
+            finished=len(rows) < PAGE_SIZE,
         )
     return True
+
+
+async def _highest_id(ctx: WorkerContext, link: StoredPortalLink, entity_type: str) -> int:
+    """The highest record ID now (0 when there is none): one request, newest first, no COUNT."""
+    page = await ctx.bitrix.call_page(
+        link,
+        f"crm.{entity_type}.list",
+        {"select": ["ID"], "order": {"ID": "DESC"}, "start": -1},
+    )
+    rows = listed_rows(page.result)
+    return int(rows[0]["ID"]) if rows else 0

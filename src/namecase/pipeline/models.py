@@ -70,6 +70,9 @@ class Backfill(Base):
     entity_type: Mapped[str] = mapped_column(String(16), primary_key=True)
     state: Mapped[str] = mapped_column(String(16), default="running")
     last_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The highest ID when the pass began: the end of the progress estimate. A COUNT would take
+    # longer than a request may on a portal of millions of records (huge-data.md).
+    max_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     total: Mapped[int | None] = mapped_column(Integer, nullable=True)
     scanned: Mapped[int] = mapped_column(Integer, default=0)
     queued: Mapped[int] = mapped_column(Integer, default=0)

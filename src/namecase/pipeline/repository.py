@@ -115,6 +115,7 @@ class BackfillRepository:
                 self.session.add(backfill)
             backfill.state = "running"
             backfill.last_id = 0
+            backfill.max_id = None
             backfill.scanned = 0
             backfill.total = None
             backfill.queued = 0
@@ -149,15 +150,14 @@ class BackfillRepository:
         scanned: int,
         queued: int,
         last_id: int | None,
-        total: int | None,
+        max_id: int,
         finished: bool,
     ) -> None:
         """Count one page of a running backfill; a backfill stopped meanwhile is left alone."""
         backfill = await self.session.get(Backfill, (member_id, entity_type))
         if backfill is None or backfill.state != "running":
             return
-        if backfill.total is None and total is not None:
-            backfill.total = total
+        backfill.max_id = max_id
         backfill.scanned += scanned
         backfill.queued += queued
         if last_id is not None:
