@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 
 from sqlalchemy import select
 
@@ -129,3 +130,43 @@ async def test_a_worker_that_loses_its_lease_abandons_the_unit(database_url: str
         assert stack.emulator.contact(portal.member_id, contact_id)["NAME"] == "иВАН"
         assert stack.emulator.stats(portal.member_id).calls_by_method["crm.contact.update"] == 0
         assert await stack.pending() == 1  # left for the lease's new owner
+
+
+async def test_a_method_out_of_operating_time_defers_the_portal_and_charges_no_record(
+    database_url: str,
+) -> None:
+    async with running_stack(database_url) as stack:
+        portal = await stack.installed_portal()
+        faults = stack.emulator.faults(portal.member_id)
+        # Each update costs 1 s of operating time against a 0.5 s limit: the first command of
+        # the batch passes, the next ones answer 429 inside the batch (protocol §6).
+        faults.operating_cost_seconds = {"crm.contact.update": 1.0}
+        faults.operating_limit_seconds = {"crm.contact.update": 0.5}
+        ids = [
+            await stack.emulator.user_add_contact(portal.member_id, {"NAME": f"иВАН{n}"})
+            for n in range(3)
+        ]
+        await stack.emulator.wait_deliveries_idle()
+        while await stack.worker.run_once():
+            pass
+        async with stack.runtime.sessions() as session:
+            queue = await session.get(PortalQueue, portal.member_id)
+            waiting = (
+                (await session.execute(select(InboxItem).where(InboxItem.version > 0)))
+                .scalars()
+                .all()
+            )
+        assert queue is not None and queue.not_before is not None
+        assert queue.not_before > utcnow() + dt.timedelta(minutes=5)  # until the block ends
+        assert queue.failures == 0
+        assert sorted(item.entity_id for item in waiting) == ids[1:]
+        assert all(item.attempts == 0 and item.state == "pending" for item in waiting)
+
+        faults.operating_limit_seconds = {}  # the ten minutes are over
+        async with stack.runtime.sessions() as session, session.begin():
+            queue = await session.get(PortalQueue, portal.member_id)
+            assert queue is not None
+            queue.not_before = None
+        await stack.drain()
+        names = [stack.emulator.contact(portal.member_id, i)["NAME"] for i in ids]
+        assert names == ["Иван0", "Иван1", "Иван2"]

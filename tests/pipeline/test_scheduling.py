@@ -11,6 +11,7 @@ from namecase.pipeline.scheduling import (
     echo_hold,
     item_retry_delay,
     next_due,
+    operating_block_end,
     portal_backoff,
     startup_spread,
     sweep_due,
@@ -82,3 +83,11 @@ def test_a_thousand_portals_start_spread_over_50_seconds_within_a_sweep_interval
     assert startup_spread(1000, 60) == 50 * S
     assert startup_spread(10_000, 60) == 60 * S
     assert startup_spread(1, 60) == S / 20
+
+
+def test_a_portal_blocked_by_operating_time_waits_until_the_reset_or_a_minute() -> None:
+    now = NOW.timestamp()
+
+    assert operating_block_end(now + 300, now=now) == NOW + 300 * S
+    assert operating_block_end(None, now=now) == NOW + 60 * S
+    assert operating_block_end(now - 5, now=now) == NOW + 60 * S  # a reset time already past

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from namecase.bitrix import BatchResult
+from namecase.bitrix import BatchResult, OperationTimeLimit
 from namecase.db import utcnow
 from namecase.metrics import EVENT_TO_UPDATE, RECORDS_UPDATED
 from namecase.pipeline.context import WorkerContext
@@ -99,11 +99,49 @@ async def _process_group(
     }
     to_write = [plan for plan in plans.values() if plan.changes]
     failed: dict[int, str] = {}
+    blocked: dict[int, OperationTimeLimit] = {}
+    written = BatchResult({}, {})
     if to_write and not options.dry_run:
         to_write = await _unedited(ctx, records, to_write)
         written = await _write(ctx, link, entity_type, to_write)
-        failed = {int(name[1:]): str(error) for name, error in written.errors.items()}
-    return await _settle(ctx, link, options, entity_type, records, to_write, failed)
+        for name, error in written.errors.items():
+            if isinstance(error, OperationTimeLimit):
+                blocked[int(name[1:])] = error
+            else:
+                failed[int(name[1:])] = str(error)
+    if blocked:
+        # The method is blocked for a while (429 inside the batch, protocol §6): the records it
+        # refused are no failure of theirs; they stay pending, uncharged, for the next unit.
+        to_write = [plan for plan in to_write if plan.entity_id not in blocked]
+        records = [record for record in records if record.entity_id not in blocked]
+    settled = await _settle(ctx, link, options, entity_type, records, to_write, failed)
+    if blocked:
+        raise _with_reset_time(next(iter(blocked.values())), written)  # the unit defers the portal
+    return settled
+
+
+def _with_reset_time(error: OperationTimeLimit, written: BatchResult) -> OperationTimeLimit:
+    """The 429 of a command carries no `time` block; the commands of the same method that passed
+    before it do, with `operating_reset_at` (protocol §6): the block ends then at the latest."""
+    if error.reset_at is not None:
+        return error
+    resets = []
+    for timing in written.time.values():
+        value = timing.get("operating_reset_at") if isinstance(timing, dict) else None
+        if isinstance(value, int | float | str) and not isinstance(value, bool):
+            try:
+                resets.append(float(value))
+            except ValueError:
+                continue
+    if not resets:
+        return error
+    return OperationTimeLimit(
+        error.code,
+        error.description,
+        status=error.status,
+        method=error.method,
+        reset_at=max(resets),
+    )
 
 
 async def _unedited(

@@ -30,6 +30,19 @@ def portal_backoff(failures: int) -> float:
     return float(min(MAX_PORTAL_BACKOFF, 1.0 * 2**failures) * random.uniform(0.8, 1.2))
 
 
+# A 429 without `operating_reset_at` (the error body need not carry the `time` block): look again
+# after this; the operating time is counted in one-minute buckets (protocol §6, limits.md).
+OPERATING_BLOCK_FALLBACK = dt.timedelta(minutes=1)
+
+
+def operating_block_end(reset_at: float | None, *, now: float) -> dt.datetime:
+    """When a portal blocked by OPERATION_TIME_LIMIT is worth trying again (UTC)."""
+    moment = dt.datetime.fromtimestamp(now, dt.UTC) + OPERATING_BLOCK_FALLBACK
+    if reset_at is not None and reset_at > now:
+        moment = dt.datetime.fromtimestamp(reset_at, dt.UTC)
+    return moment
+
+
 def echo_hold(reconcile_interval: float) -> dt.timedelta:
     """How long a written record waits for its echo to be folded into another read."""
     return max(MIN_ECHO_HOLD, dt.timedelta(seconds=2 * reconcile_interval))

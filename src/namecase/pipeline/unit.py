@@ -13,7 +13,13 @@ import logging
 import time
 from dataclasses import dataclass
 
-from namecase.bitrix import BitrixError, InvalidAuth, LeakyBucket, PortalDisabled
+from namecase.bitrix import (
+    BitrixError,
+    InvalidAuth,
+    LeakyBucket,
+    OperationTimeLimit,
+    PortalDisabled,
+)
 from namecase.db import utcnow
 from namecase.pipeline.backfill import advance_backfill
 from namecase.pipeline.batch import process_batch
@@ -26,6 +32,7 @@ from namecase.pipeline.scheduling import (
     IDLE,
     QueueView,
     next_due,
+    operating_block_end,
     portal_backoff,
     sweep_due,
 )
@@ -132,6 +139,12 @@ class PortalUnit:
 
     async def _after_failure(self, error: BitrixError, link: StoredPortalLink) -> Release:
         """The error policy: back off, or stop calling a portal whose tokens keep being refused."""
+        if isinstance(error, OperationTimeLimit):
+            # A method's operating time is used up (429, protocol §6): nothing is wrong with the
+            # portal or its records. Come back when the block ends; no failure is counted.
+            until = operating_block_end(error.reset_at, now=time.time())
+            log.info("portal waits for its operating time", extra={"member_id": self.member_id})
+            return self._unchanged(not_before=until, link=link)
         failures = self.claimed.failures + 1
         if isinstance(error, InvalidAuth) and failures >= AUTH_FAILURES_BEFORE_DISABLING:
             # Tokens refused again and again (NO_AUTH_FOUND: revoked, not expired): no refresh
