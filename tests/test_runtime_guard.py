@@ -1,11 +1,5 @@
 """The service's shared HTTP client is the guarded one (issue 14 item 3): every connection to a
-portal or OAuth server goes through EndpointGuard (bitrix/transport.py).
-
-Building that client is one line of runtime.py (`portal_http_client(allow_loopback=
-settings.allow_http)` instead of a plain `httpx.AsyncClient`), which the worker/queue rewrite owns.
-Until that line lands this test is an expected failure; strict, so it fails loudly once the line
-is in and the marker must go.
-"""
+portal or OAuth server goes through EndpointGuard (bitrix/transport.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +12,6 @@ from namecase.bitrix import ForbiddenEndpoint
 from namecase.runtime import Runtime
 
 
-@pytest.mark.xfail(strict=True, reason="runtime.py still builds a plain httpx.AsyncClient")
 async def test_the_services_http_client_refuses_our_own_addresses(tmp_path: Path) -> None:
     settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/namecase.db", allow_http=False)
     runtime = Runtime.start(settings)

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from namecase.bitrix import BitrixClient, OAuthClient, RestCall
+from namecase.bitrix.transport import portal_http_client
 from namecase.db import create_engine, create_session_factory
 from namecase.events.service import PortalDirectory
 from namecase.metrics import REST_CALLS
@@ -42,12 +43,9 @@ class Runtime:
     def start(cls, settings: Settings) -> Runtime:
         engine = create_engine(settings.database_url)
         sessions = create_session_factory(engine)
-        http = httpx.AsyncClient(
-            timeout=httpx.Timeout(30.0, connect=10.0),
-            follow_redirects=False,
-            headers={"User-Agent": "namecase/0.1 (+Bitrix24 app)"},
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-        )
+        # Every connection to a portal or OAuth server is checked by the endpoint guard
+        # (bitrix/transport.py, docs/SECURITY.md); loopback only for the local emulator.
+        http = portal_http_client(allow_loopback=settings.allow_http)
         cipher = TokenCipher(settings.fernet_keys())
         oauth = OAuthClient(
             http,
