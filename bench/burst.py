@@ -143,7 +143,7 @@ class Import:
 async def run_namecase(
     contacts: list[dict[str, str]], args: argparse.Namespace, code: Code
 ) -> dict[str, Any]:
-    async with emulator() as emu, database("postgresql") as url:
+    async with emulator() as emu, database("postgresql", code) as url:
         log = Path(os.environ.get("TMPDIR", "/tmp")) / f"namecase-bench-burst-{code.name}.log"  # noqa: S108
         service = ServiceProcess.serve(
             url, emu.base_url, cpu=None, code=code, worker=True, log_path=log

@@ -179,7 +179,7 @@ async def backlog_phase(
 
 
 async def contender(code: Code, args: argparse.Namespace) -> dict[str, Any]:
-    async with emulator() as emu, database("postgresql") as url:
+    async with emulator() as emu, database("postgresql", code) as url:
         service = ServiceProcess.serve(url, emu.base_url, cpu=None, code=code, **QUIET)
         async with running(service):
             print(f"{code.name}: installing {args.portals} portals …", flush=True)

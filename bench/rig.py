@@ -119,33 +119,52 @@ async def _admin_sql(sql: str) -> None:
         await connection.close()
 
 
+async def migrate(url: str, code: Code | None = None) -> None:
+    """Bring a fresh database to `code`'s schema (by its own migrations) or this checkout's."""
+    if code is None:
+        await asyncio.to_thread(migration.upgrade, url)
+        return
+    process = await asyncio.create_subprocess_exec(
+        PYTHON,
+        *["-m", "namecase", "migrate"],
+        env={**service_env(url, "http://127.0.0.1", 0), **code.env()},
+        cwd=tempfile.gettempdir(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    if process.returncode:
+        raise RuntimeError(f"{code.name}: namecase migrate failed: {output.decode()[-2000:]}")
+
+
 @contextlib.asynccontextmanager
-async def throwaway_postgres() -> AsyncIterator[str]:
+async def throwaway_postgres(code: Code | None = None) -> AsyncIterator[str]:
     """A migrated PostgreSQL database of its own (dropped afterwards); yields its URL."""
     name = f"namecase_bench_{uuid.uuid4().hex[:10]}"
     await _admin_sql(f'CREATE DATABASE "{name}"')
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     url = f"{base}/{name}"
     try:
-        await asyncio.to_thread(migration.upgrade, url)
+        await migrate(url, code)
         yield url
     finally:
         await _admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextlib.asynccontextmanager
-async def throwaway_sqlite() -> AsyncIterator[str]:
+async def throwaway_sqlite(code: Code | None = None) -> AsyncIterator[str]:
     """A migrated SQLite file in a temporary folder; yields its URL."""
     with tempfile.TemporaryDirectory(prefix="namecase-bench-") as folder:
         url = f"sqlite+aiosqlite:///{folder}/namecase.db"
-        await asyncio.to_thread(migration.upgrade, url)
+        await migrate(url, code)
         yield url
 
 
 @contextlib.asynccontextmanager
-async def database(kind: str) -> AsyncIterator[str]:
-    """`postgresql` or `sqlite`: a throw-away migrated database's URL."""
-    async with throwaway_postgres() if kind == "postgresql" else throwaway_sqlite() as url:
+async def database(kind: str, code: Code | None = None) -> AsyncIterator[str]:
+    """`postgresql` or `sqlite`: a throw-away database migrated to `code`'s schema."""
+    make = throwaway_postgres if kind == "postgresql" else throwaway_sqlite
+    async with make(code) as url:
         yield url
 
 

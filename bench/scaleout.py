@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import os
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -76,9 +77,10 @@ class SetUp:
 
 @contextlib.asynccontextmanager
 async def set_up(emu: Emulator, code: Code, portals: int) -> AsyncIterator[SetUp]:
-    async with database("postgresql") as url:
+    async with database("postgresql", code) as url:
+        log = Path(tempfile.gettempdir()) / f"namecase-bench-scaleout-{code.name}.log"
         service = ServiceProcess.serve(
-            url, emu.base_url, cpu=None, code=code, worker=False, **QUIET
+            url, emu.base_url, cpu=None, code=code, log_path=log, worker=False, **QUIET
         )
         async with running(service):
             installed = await install_portals(emu, service.url, portals)
