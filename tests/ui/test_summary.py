@@ -130,5 +130,5 @@ async def test_the_page_renders_the_summary_and_the_portal_address(database_url:
     assert '<b id="checked">1</b> records checked in 7 days' in page.text
     assert 'id="trial-30d" class="hint" hidden' in page.text
     # Links to the records are built on the portal's own address (its REST endpoint's base).
-    portal_url = f"{stack.emulator.base_url}/{portal.domain}/"
+    portal_url = portal.client_endpoint.removesuffix("rest/")
     assert f'<meta name="namecase-portal" content="{portal_url}">' in page.text

@@ -104,6 +104,7 @@ async def test_without_the_bx24_library_the_link_opens_the_card_in_the_whole_win
 
         link = page.locator("#history-rows a.record").first
         await expect(link).to_have_text(f"Contact #{contact_id}")
-        card = f"{stack.emulator.base_url}/{portal.domain}/crm/contact/details/{contact_id}/"
+        portal_url = portal.client_endpoint.removesuffix("rest/")  # the portal's own address
+        card = f"{portal_url}crm/contact/details/{contact_id}/"
         await expect(link).to_have_attribute("href", card)
         await expect(link).to_have_attribute("target", "_top")
