@@ -17,6 +17,8 @@ class Change(Base):
     __tablename__ = "changes"
     __table_args__ = (
         Index("ix_changes_member_created", "member_id", "created_at"),
+        # The fleet's corrections per hour (/admin's 24-hour chart) are counted by time alone.
+        Index("ix_changes_created_at", "created_at"),
         Index("ix_changes_record", "member_id", "entity_type", "entity_id"),
     )
 
