@@ -84,6 +84,13 @@ def worker(
         raise typer.Exit(2)
     configure_logging(settings.log_level, settings.log_format)
     _require_head(settings)
+    if settings.worker_metrics_port:
+        from prometheus_client import start_http_server
+
+        from namecase.metrics import REGISTRY
+
+        # A daemon thread: the counters this process keeps, for Prometheus to scrape.
+        start_http_server(settings.worker_metrics_port, registry=REGISTRY)
     asyncio.run(_run_worker(settings, concurrency))
 
 
@@ -135,8 +142,8 @@ def backfill(
 
 async def _backfill(settings: Settings, member_id: str, wait: bool) -> None:
     from namecase.db import create_session_factory
+    from namecase.pipeline.backfill import BackfillRefused, backfill_progress, start_backfill
     from namecase.portals.models import Portal
-    from namecase.ui.service import BackfillRefused, backfill_progress, start_backfill
 
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
@@ -176,15 +183,15 @@ def portals() -> None:
 
 async def _portals(settings: Settings) -> None:
     from namecase.db import create_session_factory
-    from namecase.events.repository import InboxRepository
     from namecase.portals.repository import PortalRepository
+    from namecase.queue import inbox
 
     engine = create_engine(settings.database_url)
     try:
         async with create_session_factory(engine)() as session:
             rows = [("member_id", "domain", "state", "token expires", "pending", "dead")]
             for portal in await PortalRepository(session).all():
-                counts = await InboxRepository(session).counts(portal.member_id)
+                counts = await inbox.counts(session, portal.member_id)
                 expires = portal.access_expires_at
                 rows.append(
                     (

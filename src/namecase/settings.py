@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     http_header_timeout: float = Field(default=10.0, gt=0, le=300)
     http_body_timeout: float = Field(default=20.0, gt=0, le=300)
     http_limit_concurrency: int = Field(default=1000, ge=1)
+    # `namecase worker` serves its own Prometheus metrics (REST calls, refreshes, records
+    # updated, event-to-update latency) on this port; 0 = not at all. `serve` has /metrics.
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
     # Install attempts (each costs an OAuth call with our secret) per minute, and burst: per
     # caller address and overall (issue 14 item 5, portals/throttle.py).
     install_limit_per_caller: float = Field(default=10.0, ge=1)
