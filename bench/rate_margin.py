@@ -48,10 +48,7 @@ from rig import (
 @contextlib.contextmanager
 def cpu_stress(processes: int) -> Iterator[None]:
     """`processes` busy loops competing for the CPU until the block ends."""
-    spinners = [
-        subprocess.Popen([PYTHON, "-c", "while True: pass"])
-        for _ in range(processes)
-    ]
+    spinners = [subprocess.Popen([PYTHON, "-c", "while True: pass"]) for _ in range(processes)]
     try:
         yield
     finally:
