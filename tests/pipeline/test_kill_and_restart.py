@@ -32,14 +32,18 @@ async def start_service(stack: Stack, port: int) -> asyncio.subprocess.Process:
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
+    deadline = time.monotonic() + 60  # a loaded machine can take many seconds to import
     async with httpx.AsyncClient() as client:
-        for _ in range(200):
+        while time.monotonic() < deadline and process.returncode is None:
             try:
                 if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
                     return process
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.05)
+    if process.returncode is None:
+        process.kill()  # never leave a server behind
+        await process.wait()
     raise AssertionError("the service did not start")
 
 

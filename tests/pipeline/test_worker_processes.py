@@ -34,6 +34,17 @@ async def start_workers(stack: Stack, count: int) -> list[asyncio.subprocess.Pro
     ]
 
 
+async def beating(stack: Stack, count: int, deadline: float) -> None:
+    """Wait until `count` workers have written a heartbeat: each is running and handles SIGTERM
+    (under load, importing the package can take seconds; a signal before that kills it)."""
+    while time.monotonic() < deadline:
+        async with stack.runtime.sessions() as session:
+            if len((await session.execute(select(WorkerHeartbeat))).scalars().all()) >= count:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"fewer than {count} workers started")
+
+
 async def settled(stack: Stack, ids: dict[str, list[int]], deadline: float) -> None:
     """Wait until every contact is fixed and the echo events are through."""
     while time.monotonic() < deadline:
@@ -59,6 +70,7 @@ async def test_three_worker_processes_never_share_a_portal_and_fix_every_record_
             stack.emulator.faults(portal.member_id).latency = 0.05
         workers = await start_workers(stack, 3)
         try:
+            await beating(stack, 3, time.monotonic() + 60)
             ids = {
                 portal.member_id: [
                     await stack.emulator.user_add_contact(
