@@ -3,12 +3,14 @@ redirects that are not renames, HTML error pages, batch parts shaped as JSON lis
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from starlette.types import Receive, Scope, Send
 
 from namecase.bitrix import (
     BitrixClient,
@@ -272,3 +274,62 @@ async def test_a_deleted_portal_is_disabled_without_retries(
     assert [error.portal_state for error in link.disabled_with] == ["uninstalled"]
     assert len(portal.requests) == 1
     assert sleeps.delays == []
+
+
+class EndlessPortal:
+    """Answers 200 with a JSON string streamed in 64 KiB chunks, without a Content-Length, until
+    the client hangs up (or `cap` chunks, gigabytes, have gone out)."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.sent = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        gone = asyncio.Event()
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.create_task(watch())
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b'{"result": "', "more_body": True})
+        while not gone.is_set() and self.sent < self.cap:
+            self.sent += 1
+            await send({"type": "http.response.body", "body": b"x" * 65536, "more_body": True})
+            await asyncio.sleep(0)
+        await send({"type": "http.response.body", "body": b'"}'})
+        watcher.cancel()
+
+
+async def test_an_answer_over_the_size_limit_is_not_read(
+    stub: tuple[StubPortal, str],
+) -> None:
+    """A portal's owner controls its answers (issue 14): a huge one is refused, not read whole,
+    whether it declares its length or streams without one."""
+    portal, base = stub
+    portal.answer = lambda path, body: _json(200, {"result": "x" * (2 * 1024 * 1024)})
+    endless = EndlessPortal(cap=100_000)  # 6 GiB unless the reader stops
+    log = CallLog()
+    async with serve(endless) as endless_base, httpx.AsyncClient() as http:
+        client = BitrixClient(
+            http,
+            allow_http=True,
+            on_call=log,
+            sleep=Sleeps(),
+            max_attempts=1,
+            max_answer_bytes=1024 * 1024,
+        )
+        with pytest.raises(PortalUnavailable, match="ANSWER_TOO_LARGE"):
+            await client.call(_link(f"{base}/rest/"), "crm.contact.get", {"id": 1})
+        with pytest.raises(PortalUnavailable, match="ANSWER_TOO_LARGE"):
+            await client.call(_link(f"{endless_base}/rest/"), "crm.contact.get", {"id": 1})
+
+    assert [(c.http_status, c.error_code) for c in log.calls] == [(200, "ANSWER_TOO_LARGE")] * 2
+    assert endless.sent < 1000  # the reader stopped after 1 MiB and hung up

@@ -38,6 +38,9 @@ from namecase.bitrix.redaction import call_log_request, call_log_response, mask_
 log = logging.getLogger(__name__)
 
 MAX_BATCH: Final = 50  # protocol §6: more gives ERROR_BATCH_LENGTH_EXCEEDED
+# A batch of 50 whole CRM records is well under a megabyte. A portal's owner controls its
+# answers (an on-premise Bitrix24 is anyone's server): a larger one is not read into memory.
+MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
 _MAX_HOPS: Final = 3
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _METHOD: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
@@ -141,6 +144,7 @@ class BitrixClient:
         backoff_cap: float = 30.0,
         max_operating_wait: float = 60.0,
         request_timeout: float = 65.0,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
         log_body_limit: int = 4096,
         on_call: Callable[[RestCall], Awaitable[None]] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -157,6 +161,7 @@ class BitrixClient:
         self._backoff_cap = backoff_cap
         self._max_operating_wait = max_operating_wait
         self._request_timeout = request_timeout
+        self._max_answer_bytes = max_answer_bytes
         self._log_body_limit = log_body_limit
         self._on_call = on_call
         self._sleep = sleep
@@ -349,39 +354,13 @@ class BitrixClient:
         started_at = self._wall_clock()
         started = self._clock()
         try:
-            response = await self._http.post(
-                url,
-                content=content,
-                headers=_HEADERS,
-                follow_redirects=False,
-                timeout=self._request_timeout,
-            )
-        except (httpx.TransportError, ForbiddenEndpoint) as exc:
-            # ForbiddenEndpoint: the guarded transport (bitrix/transport.py) found the host
-            # resolving to an address of ours; nothing was sent.
-            code = (
-                "FORBIDDEN_ENDPOINT"
-                if isinstance(exc, ForbiddenEndpoint)
-                else "TIMEOUT"
-                if isinstance(exc, httpx.TimeoutException)
-                else "CONNECTION_ERROR"
-            )
-            await self._record(
-                RestCall(
-                    link.member_id,
-                    method,
-                    None,
-                    code,
-                    (self._clock() - started) * 1000,
-                    logged_request,
-                    type(exc).__name__,
-                    started_at,
-                )
-            )
+            response, raw = await self._send(url, content)
+        except (httpx.TransportError, ForbiddenEndpoint, _AnswerTooLarge) as exc:
+            await self._record_failure(link, method, exc, logged_request, started, started_at)
             if isinstance(exc, ForbiddenEndpoint):
-                raise
-            raise PortalUnavailable(code, type(exc).__name__, method=method) from exc
-        body = _json_or_none(response)
+                raise  # the guarded transport found the host resolving to an address of ours
+            raise PortalUnavailable(_failure_code(exc), _failure_text(exc), method=method) from exc
+        body = _json_or_none(raw)
         if response.status_code >= 400 and not log_refusals:
             return response, body
         await self._record(
@@ -392,11 +371,56 @@ class BitrixClient:
                 _error_code(body),
                 (self._clock() - started) * 1000,
                 logged_request,
-                self._logged_response(response, body, method, token),
+                self._logged_response(response, len(raw), body, method, token),
                 started_at,
             )
         )
         return response, body
+
+    async def _record_failure(
+        self,
+        link: PortalLink,
+        method: str,
+        exc: Exception,
+        logged_request: str,
+        started: float,
+        started_at: float,
+    ) -> None:
+        status = exc.status if isinstance(exc, _AnswerTooLarge) else None
+        elapsed_ms = (self._clock() - started) * 1000
+        await self._record(
+            RestCall(
+                link.member_id,
+                method,
+                status,
+                _failure_code(exc),
+                elapsed_ms,
+                logged_request,
+                _failure_text(exc),
+                started_at,
+            )
+        )
+
+    async def _send(self, url: str, content: bytes) -> tuple[httpx.Response, bytes]:
+        """POST and read the answer, at most ``max_answer_bytes`` of it (decoded)."""
+        request = self._http.build_request(
+            "POST", url, content=content, headers=_HEADERS, timeout=self._request_timeout
+        )
+        response = await self._http.send(request, stream=True, follow_redirects=False)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self._max_answer_bytes:
+                raise _AnswerTooLarge(response.status_code)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self._max_answer_bytes:
+                    raise _AnswerTooLarge(response.status_code)
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        return response, b"".join(chunks)
 
     def _renamed_endpoint(self, endpoint: str, method: str, response: httpx.Response) -> str:
         location = response.headers.get("location")
@@ -441,13 +465,15 @@ class BitrixClient:
                 extra={"member_id": call.member_id, "error": type(exc).__name__},
             )
 
-    def _logged_response(self, response: httpx.Response, body: Any, method: str, token: str) -> str:
+    def _logged_response(
+        self, response: httpx.Response, size: int, body: Any, method: str, token: str
+    ) -> str:
         if response.status_code in _REDIRECTS:
             return self._log_text({"location": response.headers.get("location", "")}, token)
         if body is None:
             # An HTML error page or a proxy's text: its size and kind, never its content.
             kind = response.headers.get("content-type", "no content type")[:80]
-            return f"(not JSON: {len(response.content)} bytes, {kind})"
+            return f"(not JSON: {size} bytes, {kind})"
         return self._log_text(call_log_response(method, body), token)
 
     def _log_text(self, data: Any, token: str) -> str:
@@ -510,11 +536,34 @@ def _parts(value: Any) -> dict[str, Any]:
     return {}
 
 
-def _json_or_none(response: httpx.Response) -> Any:
+def _json_or_none(raw: bytes) -> Any:
     try:
-        return response.json()
-    except ValueError:
+        return json.loads(raw)
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return None
+
+
+class _AnswerTooLarge(Exception):
+    """The portal's answer is over ``max_answer_bytes``; the rest was not read."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"answer over the limit (HTTP {status})")
+        self.status = status
+
+
+def _failure_text(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, _AnswerTooLarge) else type(exc).__name__
+
+
+def _failure_code(exc: Exception) -> str:
+    """The call log's code for an exchange that brought no usable answer."""
+    if isinstance(exc, ForbiddenEndpoint):
+        return "FORBIDDEN_ENDPOINT"
+    if isinstance(exc, _AnswerTooLarge):
+        return "ANSWER_TOO_LARGE"
+    if isinstance(exc, httpx.TimeoutException):
+        return "TIMEOUT"
+    return "CONNECTION_ERROR"
 
 
 def _error_code(body: Any) -> str | None:
