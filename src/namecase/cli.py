@@ -150,7 +150,7 @@ async def _backfill(settings: Settings, member_id: str, wait: bool) -> None:
     try:
         async with sessions() as session, session.begin():
             portal = await session.get(Portal, member_id)
-            if portal is None or portal.state != "active":
+            if portal is None or not portal.served:
                 typer.echo(f"namecase: no active portal with member_id {member_id}", err=True)
                 raise typer.Exit(1)
             try:

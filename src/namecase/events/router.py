@@ -138,14 +138,14 @@ async def _accept_crm_event(runtime: Runtime, delivery: EventDelivery) -> Answer
     portal = await runtime.directory.verified(delivery.member_id, delivery.application_token)
     if portal is None:
         return _reject("forbidden", 403, "unknown portal or wrong application_token")
-    if portal.state != "active" or not _wanted(portal, delivery.entity_type):
+    if not portal.served or not _wanted(portal, delivery.entity_type):
         # Refuse or drop only on what the database says now, not on the cache.
         portal = await runtime.directory.verified(
             delivery.member_id, delivery.application_token, fresh=True
         )
         if portal is None:
             return _reject("forbidden", 403, "unknown portal or wrong application_token")
-    if portal.state != "active":
+    if not portal.served:
         return _reject("forbidden", 403, f"portal is {portal.state}")
     if not _wanted(portal, delivery.entity_type):
         EVENTS_ACCEPTED.labels(delivery.event).inc()

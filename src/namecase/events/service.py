@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from namecase.portals.crypto import application_token_matches
+from namecase.portals.models import PortalState
 from namecase.portals.repository import PortalRepository
 from namecase.portals.schemas import PortalOptions
 from namecase.portals.service import options_of
@@ -33,6 +34,11 @@ class PortalEntry:
     token_hash: str | None
     state: str
     options: PortalOptions
+
+    @property
+    def served(self) -> bool:
+        """Are events of this portal accepted now (PortalState.served)?"""
+        return PortalState(self.state).served
 
 
 class PortalDirectory:

@@ -27,6 +27,7 @@ class PortalState(StrEnum):
 
 
 PORTAL_STATES = tuple(state.value for state in PortalState)
+SERVED_STATES = tuple(state.value for state in PortalState if state.served)  # for SQL filters
 
 
 class Portal(Base):

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from namecase.db import utcnow
-from namecase.portals.models import Portal, RestCallLog
+from namecase.portals.models import SERVED_STATES, Portal, PortalState, RestCallLog
 from namecase.queue import leases
 from namecase.schema import metadata
 
@@ -50,7 +50,7 @@ class PortalRepository:
         return (await self.session.execute(statement.order_by(Portal.member_id))).scalars().all()
 
     async def active_member_ids(self) -> Sequence[str]:
-        statement = select(Portal.member_id).where(Portal.state == "active")
+        statement = select(Portal.member_id).where(Portal.state.in_(SERVED_STATES))
         return (await self.session.execute(statement)).scalars().all()
 
     async def set_endpoint(self, member_id: str, client_endpoint: str, domain: str) -> None:
@@ -66,7 +66,7 @@ class PortalRepository:
         statement = (
             select(Portal.state).where(Portal.member_id == member_id).with_for_update(read=True)
         )
-        return (await self.session.execute(statement)).scalar_one_or_none() == "active"
+        return (await self.session.execute(statement)).scalar_one_or_none() in SERVED_STATES
 
     async def set_state(
         self, member_id: str, state: str, error: str | None, *, token_version: int | None = None
@@ -77,7 +77,7 @@ class PortalRepository:
         brings it back, never a late error report about tokens it no longer has.
         """
         statement = update(Portal).where(
-            Portal.member_id == member_id, Portal.state != "uninstalled"
+            Portal.member_id == member_id, Portal.state != PortalState.UNINSTALLED
         )
         if token_version is not None:
             statement = statement.where(Portal.token_version == token_version)
