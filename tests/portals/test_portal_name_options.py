@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from namecase.names import DEFAULT, NameOptions, normalize_name
+from namecase.pipeline.service import plan_record
 from namecase.portals.schemas import PortalOptions
 
 
@@ -23,3 +24,12 @@ def test_every_switch_reaches_the_engine() -> None:
     latin_o = "o"
     assert normalize_name(f"Смирн{latin_o}в", "last", engine) == f"Смирн{latin_o}в"
     assert normalize_name(f"Смирн{latin_o}в", "last", PortalOptions().name_options()) == "Смирнов"
+
+
+def test_the_worker_plans_with_the_portals_switch() -> None:
+    record = {"LAST_NAME": "Смирнoв"}  # a Latin o
+    fixed = plan_record("contact", 1, record, PortalOptions(fields=("LAST_NAME",)))
+    assert fixed.fields == {"LAST_NAME": "Смирнов"}
+    assert fixed.changes[0].reasons == ("lookalike",)
+    off = PortalOptions(fields=("LAST_NAME",), fix_lookalikes=False)
+    assert plan_record("contact", 1, record, off).changes == ()
