@@ -43,6 +43,7 @@ import httpx
 
 from namecase.emulator import Emulator
 from namecase.emulator import Portal as EmulatedPortal
+from namecase.emulator.hosts import loopback_client
 from namecase.names import normalize_name
 from rig import (
     PYTHON,
@@ -178,7 +179,7 @@ async def run_lesson(
 async def bind_lesson(emu: Emulator, portal: EmulatedPortal, handler: str) -> None:
     """Bind the lesson's handler the way its install page would, then finish the install."""
     tokens = emu.frame_tokens(portal.member_id)
-    async with httpx.AsyncClient() as http:
+    async with loopback_client() as http:
         for event in ("ONCRMCONTACTADD", "ONCRMCONTACTUPDATE"):
             response = await http.post(
                 f"{portal.client_endpoint}event.bind",

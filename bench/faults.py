@@ -68,7 +68,7 @@ async def expired_tokens(stack: Stack, portal: EmulatedPortal) -> None:
 
 
 async def renamed(stack: Stack, portal: EmulatedPortal) -> None:
-    stack.emulator.rename_portal(portal.member_id, "renamed.bitrix24.ru")
+    stack.emulator.rename_portal(portal.member_id, "renamed.bitrix24.test")
 
 
 async def payment_required(stack: Stack, portal: EmulatedPortal) -> None:

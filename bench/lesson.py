@@ -36,6 +36,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse  #
 from starlette.routing import Route  # noqa: E402
 
 from namecase.bitrix import parse_php_form  # noqa: E402
+from namecase.emulator.hosts import loopback_client  # noqa: E402
 from namecase.names import normalize_name  # noqa: E402
 
 FIELDS = {"NAME": "first", "SECOND_NAME": "middle", "LAST_NAME": "last"}
@@ -116,7 +117,8 @@ def lesson_app(retry: bool) -> Starlette:
     handler = LessonHandler(retry)
 
     async def lifespan(app: Starlette) -> Any:
-        async with httpx.AsyncClient(timeout=120.0) as http:
+        # The emulator's portals are named hosts on loopback (docs/EMULATOR.md, "Addressing").
+        async with loopback_client(timeout=120.0) as http:
             handler.http = http
             yield
 

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rig import (
     CLIENT_ID,
     CLIENT_SECRET,
+    PORTAL_DOMAIN_SUFFIX,
     PYTHON,
     ROOT,
     SECRET_KEY,
@@ -143,6 +144,7 @@ async def race(args: argparse.Namespace) -> list[dict[str, Any]]:
             "database_url": url,
             "secret_keys": [SECRET_KEY],
             "allow_http": True,
+            "emulator_hosts": [PORTAL_DOMAIN_SUFFIX],
             "oauth_servers": [emu.base_url],
             "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET,

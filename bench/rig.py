@@ -34,7 +34,12 @@ import httpx  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
 from namecase import migration  # noqa: E402
-from namecase.emulator import Emulator, EmulatorConfig, serve_emulator  # noqa: E402
+from namecase.emulator import (  # noqa: E402
+    PORTAL_DOMAIN_SUFFIX,
+    Emulator,
+    EmulatorConfig,
+    serve_emulator,
+)
 from namecase.emulator import Portal as EmulatedPortal  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -302,6 +307,9 @@ def service_env(
         "DATABASE_URL": database_url,
         "SECRET_KEYS": SECRET_KEY,
         "ALLOW_HTTP": "true",
+        # The emulator's portals are hosts under this name on its port; the service resolves
+        # them to 127.0.0.1 (docs/EMULATOR.md, "Addressing").
+        "EMULATOR_HOSTS": PORTAL_DOMAIN_SUFFIX,
         "CLIENT_ID": CLIENT_ID,
         "CLIENT_SECRET": CLIENT_SECRET,
         "OAUTH_SERVERS": emulator_url,

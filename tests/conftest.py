@@ -99,6 +99,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "log_format": "json",
     }
     values.update(overrides)
+    if values["allow_http"] and "emulator_hosts" not in overrides:
+        # The emulator's portals are hosts under bitrix24.test on its port (docs/EMULATOR.md).
+        values["emulator_hosts"] = ("bitrix24.test",)
     return Settings(**values)  # type: ignore[arg-type]
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from namecase.app import create_app
-from namecase.emulator import Emulator, serve_emulator
+from namecase.emulator import PORTAL_DOMAIN_SUFFIX, Emulator, serve_emulator
 from namecase.names import normalize_name
 from namecase.serving import free_port, serve
 from namecase.settings import Settings
@@ -60,6 +60,9 @@ async def run_demo(echo: Callable[[str], None] = print, wait: float = 30.0) -> l
                 public_url=f"http://127.0.0.1:{port}",
                 oauth_servers=(emulator_url,),
                 allow_http=True,
+                # Each emulated portal is its own host on the emulator's port (demo.bitrix24.test);
+                # the service resolves those names to 127.0.0.1 (docs/EMULATOR.md).
+                emulator_hosts=(PORTAL_DOMAIN_SUFFIX,),
                 client_id=DEMO_CLIENT_ID,
                 client_secret=DEMO_CLIENT_SECRET,
                 worker=True,
@@ -71,7 +74,7 @@ async def run_demo(echo: Callable[[str], None] = print, wait: float = 30.0) -> l
             await asyncio.to_thread(migration.upgrade, settings.database_url)
             async with serve(create_app(settings), port) as app_url:
                 echo(f"emulator at {emulator_url}, namecase at {app_url}")
-                portal = emulator.add_portal(domain="demo.bitrix24.ru")
+                portal = emulator.add_portal(domain=f"demo.{PORTAL_DOMAIN_SUFFIX}")
                 response = await emulator.install_app(
                     portal.member_id, install_url=f"{app_url}/install", lang="en"
                 )

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from namecase.bitrix import BitrixClient, OAuthClient, RestCall
+from namecase.bitrix.endpoints import EndpointGuard
 from namecase.bitrix.transport import portal_http_client
 from namecase.db import create_engine, create_session_factory
 from namecase.events.service import PortalDirectory
@@ -44,8 +45,11 @@ class Runtime:
         engine = create_engine(settings.database_url)
         sessions = create_session_factory(engine)
         # Every connection to a portal or OAuth server is checked by the endpoint guard
-        # (bitrix/transport.py, docs/SECURITY.md); loopback only for the local emulator.
-        http = portal_http_client(allow_loopback=settings.allow_http)
+        # (bitrix/transport.py, docs/SECURITY.md); loopback only for the local emulator, whose
+        # portal names (EMULATOR_HOSTS) resolve to 127.0.0.1.
+        http = portal_http_client(
+            allow_loopback=settings.allow_http, emulator_hosts=settings.emulator_hosts
+        )
         cipher = TokenCipher(settings.fernet_keys())
         oauth = OAuthClient(
             http,
@@ -74,6 +78,9 @@ class Runtime:
             locks=RefreshLocks(),
             handler_url=f"{settings.public_url}/events",
             allow_http=settings.allow_http,
+            guard=EndpointGuard(
+                allow_loopback=settings.allow_http, emulator_hosts=settings.emulator_hosts
+            ),
         )
         directory = PortalDirectory(sessions)
         inbox = InboxWriter(sessions, window=dt.timedelta(seconds=settings.batch_window))

@@ -7,6 +7,7 @@ first portal call. The table in README.md ("Configuration") documents each one.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +22,10 @@ DEFAULT_OAUTH_SERVERS = ("https://oauth.bitrix.info", "https://oauth.bitrix24.te
 # A bearer token guessed or copied from .env.example opens every portal's status page.
 ADMIN_TOKEN_MIN_LENGTH = 24
 EXAMPLE_ADMIN_TOKENS = frozenset({"change-me-too", "change-me"})
+
+
+# A DNS name with a dot whose last label is not a number (an address is no name to map).
+_EMULATOR_HOST = re.compile(r"(?=.*\.)(?!.*\.[0-9]+$)[a-z0-9]([a-z0-9.-]*[a-z0-9])?", re.IGNORECASE)
 
 
 def _split_csv(value: object) -> object:
@@ -61,6 +66,9 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     oauth_servers: Annotated[tuple[str, ...], NoDecode] = DEFAULT_OAUTH_SERVERS
     allow_http: bool = False
+    # The local emulator's portal names (issue 17): names equal to or under these resolve to
+    # 127.0.0.1 in our HTTP client (bitrix/endpoints.py, emulator_resolver). ALLOW_HTTP only.
+    emulator_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     admin_token: str | None = None
     secret_keys: Annotated[tuple[str, ...], NoDecode] = ()
     worker: bool | None = None
@@ -75,6 +83,9 @@ class Settings(BaseSettings):
     # Seconds of the portal's drain kept free in our copy of its rate budget: the spread between
     # when we count a request and when the portal does (bitrix/rate.py, bench/rate_margin.py).
     rate_margin_seconds: float = Field(default=2.0, ge=0, le=30)
+    # `namecase worker` serves its own Prometheus metrics (REST calls, refreshes, records
+    # updated, event-to-update latency) on this port; 0 = not at all. `serve` has /metrics.
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
     rest_timeout: float = Field(default=65.0, gt=0)
     event_max_bytes: int = Field(default=65536, ge=1024)
     # Slow clients (issue 14 item 7): a request's headers, and then its body, must arrive within
@@ -83,9 +94,6 @@ class Settings(BaseSettings):
     http_header_timeout: float = Field(default=10.0, gt=0, le=300)
     http_body_timeout: float = Field(default=20.0, gt=0, le=300)
     http_limit_concurrency: int = Field(default=1000, ge=1)
-    # `namecase worker` serves its own Prometheus metrics (REST calls, refreshes, records
-    # updated, event-to-update latency) on this port; 0 = not at all. `serve` has /metrics.
-    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
     # Install attempts (each costs an OAuth call with our secret) per minute, and burst: per
     # caller address and overall (issue 14 item 5, portals/throttle.py).
     install_limit_per_caller: float = Field(default=10.0, ge=1)
@@ -94,7 +102,17 @@ class Settings(BaseSettings):
     log_format: str = Field(default="auto", pattern="^(auto|json|text)$")
     log_level: str = "INFO"
 
-    _split_servers = field_validator("oauth_servers", "secret_keys", mode="before")(_split_csv)
+    _split_servers = field_validator(
+        "oauth_servers", "secret_keys", "emulator_hosts", mode="before"
+    )(_split_csv)
+
+    @field_validator("emulator_hosts")
+    @classmethod
+    def _host_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        for name in names:
+            if not _EMULATOR_HOST.fullmatch(name):
+                raise ValueError(f"EMULATOR_HOSTS: {name[:100]!r} is not a DNS name")
+        return tuple(name.lower() for name in names)
 
     @field_validator("oauth_servers")
     @classmethod
@@ -149,6 +167,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"OAUTH_SERVERS {[_shown(server) for server in plain]} use http://; "
                 "set NAMECASE_ALLOW_HTTP=true (local emulator only)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _emulator_hosts_with_http_only(self) -> Settings:
+        if self.emulator_hosts and not self.allow_http:
+            raise ValueError(
+                "NAMECASE_EMULATOR_HOSTS maps names to this machine for the local emulator; "
+                "it needs NAMECASE_ALLOW_HTTP=true and is never for production"
             )
         return self
 

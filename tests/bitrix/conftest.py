@@ -13,7 +13,7 @@ import pytest
 
 from namecase.bitrix import BitrixClient, LeakyBucket, OAuthClient
 from namecase.bitrix.transport import portal_http_client
-from namecase.emulator import Emulator, serve_emulator
+from namecase.emulator import PORTAL_DOMAIN_SUFFIX, Emulator, serve_emulator
 from support.servers import serve
 
 from .portal_doubles import CallLog, Installer, MemoryLink, Sleeps
@@ -56,7 +56,10 @@ def wire() -> Wire:
 async def http(wire: Wire) -> AsyncIterator[httpx.AsyncClient]:
     # The production client: every connection checked by the endpoint guard (loopback allowed,
     # as NAMECASE_ALLOW_HTTP does for the emulator).
-    async with portal_http_client(allow_loopback=True) as client:
+    # The emulator's portals are hosts under bitrix24.test (NAMECASE_EMULATOR_HOSTS).
+    async with portal_http_client(
+        allow_loopback=True, emulator_hosts=(PORTAL_DOMAIN_SUFFIX,)
+    ) as client:
         client.event_hooks["request"].append(wire.record)
         yield client
 
@@ -112,7 +115,7 @@ def install(
     frames, install_url = installer
 
     async def install_portal(
-        domain: str = "acme.bitrix24.ru", bucket: LeakyBucket | None = None, **portal: Any
+        domain: str = "acme.bitrix24.test", bucket: LeakyBucket | None = None, **portal: Any
     ) -> MemoryLink:
         created = emulator.add_portal(domain=domain, **portal)
         response = await emulator.install_app(created.member_id, install_url=install_url)

@@ -478,7 +478,7 @@ async def test_a_renamed_portal_is_followed_with_the_body_and_stored(
     client: BitrixClient, link: MemoryLink, emulator: Emulator, call_log: CallLog
 ) -> None:
     contact_id = _contact(emulator, link, NAME="иван")
-    emulator.rename_portal(link.member_id, "acme-new.bitrix24.ru")
+    emulator.rename_portal(link.member_id, "acme-new.bitrix24.test")
     new_endpoint = emulator.portal(link.member_id).client_endpoint
 
     result = await client.call(
@@ -520,7 +520,7 @@ async def test_the_call_log_records_every_exchange_without_tokens_or_secrets(
     await client.call(link, "crm.contact.get", {"id": contact_id})
     emulator.expire_access_tokens(link.member_id)
     await client.batch(link, {"a": ("crm.contact.get", {"id": contact_id})})
-    emulator.rename_portal(link.member_id, "acme-renamed.bitrix24.ru")
+    emulator.rename_portal(link.member_id, "acme-renamed.bitrix24.test")
     await client.call(link, "profile")
     secrets |= {link.access_token, link.refresh_token}
 

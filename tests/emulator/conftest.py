@@ -11,6 +11,7 @@ import pytest
 
 from emulator.receiver import Receiver, serve_receiver
 from namecase.emulator import Emulator, Portal, serve_emulator
+from namecase.emulator.hosts import loopback_client
 
 CLIENT_ID = "local.test.1"
 CLIENT_SECRET = "test-secret"
@@ -38,9 +39,9 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    """A plain HTTP client that does not follow redirects (as careful Bitrix clients do)."""
-    # Loopback http only; verify=False skips loading the CA bundle (~60 ms per client).
-    async with httpx.AsyncClient(timeout=10.0, verify=False) as client:  # noqa: S501
+    """An HTTP client that does not follow redirects (as careful Bitrix clients do) and reaches
+    the portals by their names (*.bitrix24.test → 127.0.0.1, namecase.emulator.hosts)."""
+    async with loopback_client(timeout=10.0) as client:
         yield client
 
 
@@ -77,8 +78,8 @@ async def install(
 
 @pytest.fixture
 async def app(emulator: Emulator, base_url: str, receiver: Receiver) -> InstalledApp:
-    """The app installed (and install finished) on portal acme.bitrix24.ru."""
-    portal = emulator.add_portal(domain="acme.bitrix24.ru")
+    """The app installed (and install finished) on portal acme.bitrix24.test."""
+    portal = emulator.add_portal(domain="acme.bitrix24.test")
     return await install(emulator, receiver, portal)
 
 

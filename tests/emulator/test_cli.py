@@ -18,7 +18,7 @@ from namecase.emulator.cli import describe_emulator
 async def test_the_summary_names_portals_credentials_and_urls() -> None:
     emulator = Emulator(client_id="app.x", client_secret="sec")
     async with serve_emulator(emulator) as base_url:
-        portal = emulator.add_portal(domain="portal1.bitrix24.ru", plan="enterprise")
+        portal = emulator.add_portal(domain="portal1.bitrix24.test", plan="enterprise")
         text = describe_emulator(emulator)
     for expected in (
         f"{base_url}/oauth/token/",
@@ -26,7 +26,7 @@ async def test_the_summary_names_portals_credentials_and_urls() -> None:
         f"{base_url}/_emulator/",
         "client_id=app.x",
         "client_secret=sec",
-        "portal1.bitrix24.ru",
+        "portal1.bitrix24.test",
         portal.member_id,
         "enterprise",
         portal.client_endpoint,
@@ -65,6 +65,6 @@ def test_run_emulator_serves_until_terminated() -> None:
             exit_code = process.wait(timeout=10)
 
     assert "client_id=cli.app" in banner
-    assert "portal2.bitrix24.ru" in banner
-    assert [p["domain"] for p in portals] == ["portal1.bitrix24.ru", "portal2.bitrix24.ru"]
+    assert "portal2.bitrix24.test" in banner
+    assert [p["domain"] for p in portals] == ["portal1.bitrix24.test", "portal2.bitrix24.test"]
     assert exit_code == 0

@@ -23,7 +23,7 @@ async def test_a_whole_session_through_the_control_api(
     emulator: Emulator, base_url: str, http: httpx.AsyncClient, receiver: Receiver
 ) -> None:
     control = f"{base_url}/_emulator"
-    created = await http.post(f"{control}/portals", json={"domain": "ctl.bitrix24.ru"})
+    created = await http.post(f"{control}/portals", json={"domain": "ctl.bitrix24.test"})
     portal = created.json()
     member_id = portal["member_id"]
     installed = await http.post(
@@ -48,7 +48,9 @@ async def test_a_whole_session_through_the_control_api(
     stats = (await http.get(f"{control}/portals/{member_id}/stats")).json()
 
     assert created.status_code == 201
-    assert portal["client_endpoint"] == f"{base_url}/ctl.bitrix24.ru/rest/"
+    # Each portal is its own host on the emulator's port (settings/oauth/index.md).
+    own_host = base_url.replace("127.0.0.1", "ctl.bitrix24.test")
+    assert portal["client_endpoint"] == f"{own_host}/rest/"
     assert installed.json()["finished"] is True
     assert added.status_code == 201
     assert (contact["NAME"], contact["LAST_NAME"]) == ("иВАН", "петров")
@@ -81,14 +83,14 @@ async def test_portal_actions_through_the_control_api(
     await http.post(f"{portal_url}/payment-required", json={"required": False})
     await http.post(f"{portal_url}/expire-tokens")
     expired = await call(http, app, "profile")
-    renamed = await http.post(f"{portal_url}/rename", json={"domain": "new.bitrix24.ru"})
+    renamed = await http.post(f"{portal_url}/rename", json={"domain": "new.bitrix24.test"})
     await http.post(f"{portal_url}/revoke")
     await http.post(f"{portal_url}/uninstall", json={"clean": False})
     view = (await http.get(portal_url)).json()
 
     assert expired.json()["error"] == "expired_token"
     assert unpaid.json()["error"] == "PAYMENT_REQUIRED"
-    assert renamed.json()["domain"] == "new.bitrix24.ru"
+    assert renamed.json()["domain"] == "new.bitrix24.test"
     assert view["app_installed"] is False
 
 
@@ -102,13 +104,13 @@ async def test_unknown_portals_and_routes_answer_404(
 async def test_the_bx24_shim_finishes_the_install_of_the_frames_portal(
     emulator: Emulator, base_url: str, http: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    portal = emulator.add_portal(domain="shim.bitrix24.ru")
+    portal = emulator.add_portal(domain="shim.bitrix24.test")
     receiver.installer_html = "<p>settings</p>"
     await emulator.install_app(portal.member_id, receiver.url("/install"))
     script = await http.get(f"{base_url}/api/v1/")
     # What the shim's installFinish() and init() request, for the frame's DOMAIN:
-    finished = await http.post(f"{base_url}/_emulator/install/finish?domain=shim.bitrix24.ru")
-    auth = (await http.get(f"{base_url}/_emulator/frame-auth?domain=shim.bitrix24.ru")).json()
+    finished = await http.post(f"{base_url}/_emulator/install/finish?domain=shim.bitrix24.test")
+    auth = (await http.get(f"{base_url}/_emulator/frame-auth?domain=shim.bitrix24.test")).json()
     check = await http.get(
         f"{auth['client_endpoint']}app.info", params={"auth": auth["access_token"]}
     )
@@ -123,14 +125,12 @@ async def test_the_bx24_shim_finishes_the_install_of_the_frames_portal(
 async def test_the_portal_page_frames_the_app_with_the_documented_post(
     emulator: Emulator, app: InstalledApp, http: httpx.AsyncClient
 ) -> None:
-    page = await http.get(
-        f"{emulator.base_url}/acme.bitrix24.ru/", params={"app": "http://127.0.0.1:1/app"}
-    )
+    page = await http.get(f"{app.portal.origin}/", params={"app": "http://127.0.0.1:1/app"})
     assert page.status_code == 200
     assert "target='b24frame'" in page.text
     for field in ("AUTH_ID", "REFRESH_ID", "APPLICATION_TOKEN", "member_id", "PLACEMENT"):
         assert f"name='{field}'" in page.text
-    assert "DOMAIN=acme.bitrix24.ru" in page.text
+    assert "DOMAIN=acme.bitrix24.test" in page.text
 
 
 async def test_cors_preflight_is_allowed(base_url: str, http: httpx.AsyncClient) -> None:

@@ -106,7 +106,7 @@ async def test_update_event_is_a_php_style_form_post_shaped_like_the_documented_
     assert form["event"] == "ONCRMCONTACTUPDATE"
     assert form["data[FIELDS][ID]"] == str(contact_id)
     assert form["auth[member_id]"] == app.member_id
-    assert form["auth[domain]"] == "acme.bitrix24.ru"
+    assert form["auth[domain]"] == "acme.bitrix24.test"
     assert form["auth[client_endpoint]"] == app.portal.client_endpoint
     assert form["auth[server_endpoint]"] == emulator.server_endpoint
     assert form["auth[application_token]"] == app.application_token
@@ -199,13 +199,13 @@ async def test_no_events_are_sent_before_the_install_is_finished(
 async def test_installer_frame_gets_the_documented_fields(
     emulator: Emulator, base_url: str, receiver: Receiver
 ) -> None:
-    portal = emulator.add_portal(domain="frame.bitrix24.ru")
+    portal = emulator.add_portal(domain="frame.bitrix24.test")
     await emulator.install_app(portal.member_id, receiver.url("/install?x=1"), lang="en")
 
     [frame] = receiver.at("/install")
     assert frame.method == "POST"
     assert list(frame.query) == ["x", *DOCUMENTED_FRAME_QUERY]
-    assert frame.query["DOMAIN"] == "frame.bitrix24.ru"
+    assert frame.query["DOMAIN"] == "frame.bitrix24.test"
     assert frame.query["PROTOCOL"] == "0"  # the emulator speaks plain http
     assert frame.query["LANG"] == "en"
     form = frame.form

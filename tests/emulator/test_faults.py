@@ -100,15 +100,17 @@ async def test_a_renamed_portal_redirects_with_302_and_location(
     emulator: Emulator, app: InstalledApp, http: httpx.AsyncClient
 ) -> None:
     old_endpoint = app.portal.client_endpoint
-    emulator.rename_portal(app.member_id, "renamed.bitrix24.ru")
+    emulator.rename_portal(app.member_id, "renamed.bitrix24.test")
 
     moved = await http.post(f"{old_endpoint}profile?x=1", json={"auth": app.access_token})
     location = moved.headers["location"]
     again = await http.post(location, json={"auth": app.access_token})
 
     assert moved.status_code == 302
-    assert location == f"{emulator.base_url}/renamed.bitrix24.ru/rest/profile?x=1"
-    assert app.portal.client_endpoint.endswith("/renamed.bitrix24.ru/rest/")
+    # Location is on the portal's new host (settings/how-to-call-rest-api/change-domen.md).
+    new_origin = emulator.base_url.replace("127.0.0.1", "renamed.bitrix24.test")
+    assert location == f"{new_origin}/rest/profile?x=1"
+    assert app.portal.client_endpoint == f"{new_origin}/rest/"
     assert again.status_code == 200
     assert emulator.stats(app.member_id).redirects_302 == 1
 
@@ -117,14 +119,19 @@ async def test_after_a_rename_events_and_refreshes_carry_the_new_domain(
     emulator: Emulator, app: InstalledApp, http: httpx.AsyncClient, receiver: Receiver
 ) -> None:
     await call(http, app, "event.bind", {"event": "ONCRMCONTACTADD", "handler": receiver.url("/e")})
-    emulator.rename_portal(app.member_id, "renamed.bitrix24.ru")
+    emulator.rename_portal(app.member_id, "renamed.bitrix24.test")
     await emulator.user_add_contact(app.member_id, {"NAME": "a"})
     await emulator.wait_deliveries_idle()
     form = receiver.at("/e")[0].form
-    assert form["auth[domain]"] == "renamed.bitrix24.ru"
+    assert form["auth[domain]"] == "renamed.bitrix24.test"
     assert form["auth[member_id]"] == app.member_id
 
 
-async def test_unknown_domains_answer_404(base_url: str, http: httpx.AsyncClient) -> None:
-    response = await http.get(f"{base_url}/nobody.bitrix24.ru/rest/profile")
-    assert response.status_code == 404
+async def test_a_host_that_is_no_portal_serves_no_portal_methods(
+    base_url: str, http: httpx.AsyncClient, app: InstalledApp
+) -> None:
+    nobody = await http.get(f"{base_url.replace('127.0.0.1', 'nobody.bitrix24.test')}/rest/profile")
+    # The portal's name in the path of the emulator's address is no way to reach it either.
+    by_path = await http.get(f"{base_url}/acme.bitrix24.test/rest/profile")
+    assert (nobody.status_code, nobody.json()["error"]) == (404, "ERROR_METHOD_NOT_FOUND")
+    assert by_path.status_code == 404

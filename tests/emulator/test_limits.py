@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from emulator.conftest import call, install
+from emulator.conftest import InstalledApp, call, install
 from emulator.receiver import Receiver
 from namecase.emulator import Emulator, EmulatorConfig, serve_emulator
 from namecase.emulator.limits import LeakyBucket, OperatingClock, limits_for_plan
@@ -120,3 +120,13 @@ async def test_over_the_operating_limit_the_method_answers_429_and_others_still_
     assert in_batch.json()["result"]["result_error"]["l"]["error"] == "OPERATION_TIME_LIMIT"
     assert freed.status_code == 200
     assert emulator.stats(app.member_id).rejected_429 == 2
+
+
+async def test_limit_next_refuses_the_next_calls_as_a_full_bucket_would(
+    emulator: Emulator, app: InstalledApp, http: httpx.AsyncClient
+) -> None:
+    emulator.faults(app.member_id).limit_next = 2
+    answers = [await call(http, app, "profile") for _ in range(3)]
+    assert [a.status_code for a in answers] == [503, 503, 200]
+    assert answers[0].json()["error"] == "QUERY_LIMIT_EXCEEDED"
+    assert emulator.stats(app.member_id).rejected_503 == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -180,8 +181,8 @@ async def test_oauth_server_app_info_tells_the_trusted_install_data(
         "version": 1,
         "status": "F",
         "scope": "crm",
-        "domain": "acme.bitrix24.ru",
-        "uri": "https://acme.bitrix24.ru",
+        "domain": "acme.bitrix24.test",
+        "uri": app.portal.origin,
         "client_endpoint": app.portal.client_endpoint,
         "member_id": app.member_id,
         "member_type": "PORTAL",
@@ -227,3 +228,21 @@ async def test_expired_access_tokens_are_renewed_by_a_refresh(
 
     assert (expired.status_code, expired.json()["error"]) == (401, "expired_token")
     assert fresh.status_code == 200
+
+
+async def test_oauth_app_info_has_the_shape_the_official_sdk_parses(
+    emulator: Emulator, app: InstalledApp, http: httpx.AsyncClient
+) -> None:
+    # The docs name this call (settings/oauth/simple-way.md) but not its answer; b24pysdk reads
+    # `expires` with datetime.fromisoformat and the time block with processing and dates
+    # (api/responses/bitrix_app_info_response.py, bitrix_time_response.py).
+    body = (
+        await http.get(f"{emulator.server_endpoint}app.info", params={"auth": app.access_token})
+    ).json()
+    expires = datetime.fromisoformat(body["result"]["expires"])
+    grant = emulator.tokens.authenticate(app.access_token, emulator.now())
+    assert expires.utcoffset() is not None
+    assert expires.timestamp() == int(grant.expires_at)
+    assert {"start", "finish", "duration", "processing", "date_start", "date_finish"} <= set(
+        body["time"]
+    )

@@ -49,7 +49,7 @@ async def test_success_carries_the_documented_time_block(
 async def test_calls_without_valid_auth_answer_no_auth_found(
     emulator: Emulator, app: InstalledApp, http: httpx.AsyncClient
 ) -> None:
-    other = emulator.add_portal(domain="other.bitrix24.ru")
+    other = emulator.add_portal(domain="other.bitrix24.test")
     endpoint = app.portal.client_endpoint
     missing = await http.post(f"{endpoint}profile", json={})
     unknown = await http.post(f"{endpoint}profile", json={"auth": "0" * 32})

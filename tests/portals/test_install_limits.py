@@ -164,18 +164,18 @@ async def test_an_install_whose_portal_resolves_to_our_network_is_refused(
     database_url: str,
 ) -> None:
     """An on-premise portal names its own host; if that host resolves to one of our addresses
-    (here a made-up DNS answer for the emulator's name), nothing is stored and no token goes
-    there."""
+    (here a made-up DNS answer for the emulated portal's name), nothing is stored and no token
+    goes there."""
     emulator = Emulator(client_id="local.namecase.test", client_secret="test-client-secret")
     async with serve_emulator(emulator) as emulator_url:
-        named = emulator_url.replace("127.0.0.1", "localhost")
-        emulator.attach(named)  # its portals now live at http://localhost:PORT/DOMAIN/rest/
+        named = emulator_url
         settings = make_settings(database_url, oauth_servers=(named,), public_url=named)
         app = create_app(settings)
         async with serve(app) as url:
 
             async def hostile_dns(host: str, port: int) -> list[str]:
-                return ["10.0.0.7"] if host == "localhost" else []
+                # The portal's own name (portal-1.bitrix24.test) answers a private address.
+                return ["10.0.0.7"] if host.endswith(".bitrix24.test") else []
 
             runtime = app.state.runtime
             runtime.portals = PortalService(

@@ -57,6 +57,7 @@ def _task(stack: Stack, member_id: str, contact_id: int) -> str:
             "database_url",
             "secret_keys",
             "allow_http",
+            "emulator_hosts",
             "oauth_servers",
             "client_id",
             "client_secret",

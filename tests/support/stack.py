@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from conftest import TEST_KEY, make_settings
 from namecase.app import create_app
-from namecase.emulator import Emulator, serve_emulator
+from namecase.emulator import PORTAL_DOMAIN_SUFFIX, Emulator, serve_emulator
 from namecase.emulator import Portal as EmulatedPortal
 from namecase.pipeline.worker import Worker
 from namecase.queue import inbox
@@ -29,6 +29,9 @@ from support.servers import free_port, serve
 
 CLIENT_ID = "local.namecase.test"
 CLIENT_SECRET = "test-client-secret"
+# Each emulated portal is its own host (acme.bitrix24.test on the emulator's port); the service
+# resolves these names to 127.0.0.1 through NAMECASE_EMULATOR_HOSTS (docs/EMULATOR.md).
+EMULATOR_HOSTS = (PORTAL_DOMAIN_SUFFIX,)
 
 
 @dataclass
@@ -93,6 +96,7 @@ def worker_environment(stack: Stack) -> dict[str, str]:
         "NAMECASE_DATABASE_URL": settings.database_url,
         "NAMECASE_SECRET_KEYS": TEST_KEY,
         "NAMECASE_ALLOW_HTTP": "true",
+        "NAMECASE_EMULATOR_HOSTS": ",".join(settings.emulator_hosts),
         "NAMECASE_OAUTH_SERVERS": ",".join(settings.oauth_servers),
         "NAMECASE_CLIENT_ID": CLIENT_ID,
         "NAMECASE_CLIENT_SECRET": CLIENT_SECRET,
@@ -115,6 +119,7 @@ async def running_stack(
         values: dict[str, Any] = {
             "public_url": f"http://127.0.0.1:{port}",
             "oauth_servers": (emulator_url,),
+            "emulator_hosts": EMULATOR_HOSTS,
             "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET,
             "reconcile_interval": 0,

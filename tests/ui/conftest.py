@@ -26,6 +26,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # Each emulated portal is its own host (acme.bitrix24.test on the emulator's port); no DNS
+    # knows these names, so the browser maps them to loopback (docs/EMULATOR.md, "Addressing").
+    "--host-resolver-rules=MAP *.bitrix24.test 127.0.0.1",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 

@@ -1,6 +1,6 @@
 """The settings page in a real browser, opened the way Bitrix24 opens it: in the portal's frame.
 
-The emulator's portal page (`{emulator}/{domain}/?app=URL`) POSTs the documented frame fields
+The emulator's portal page (`http://{domain}:{port}/?app=URL`) POSTs the documented frame fields
 into an iframe, and serves the BX24 library the page loads. Screenshots go to
 artifacts/screenshots/.
 """
@@ -44,7 +44,7 @@ async def open_in_portal(
     The emulator's portal page frames the app with user 1's tokens: the portal's administrator.
     """
     app = quote(f"{stack.app_url}/app", safe="")
-    await page.goto(f"{stack.emulator.base_url}/{portal.domain}/?app={app}&lang={lang}")
+    await page.goto(f"{portal.origin}/?app={app}&lang={lang}")
     frame = page.frame_locator("iframe[name=b24frame]")
     await expect(frame.locator("h1")).to_be_visible()
     await expect(frame.locator("#read-only")).to_have_count(0)

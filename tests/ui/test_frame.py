@@ -39,9 +39,9 @@ async def test_only_the_portal_itself_may_frame_the_page(pg_database_url: str) -
 
         policy = page.headers["content-security-policy"]
         ancestors = next(p for p in policy.split(";") if p.strip().startswith("frame-ancestors"))
-        # The stored client_endpoint's origin (the emulator serves portals under one host) and
+        # The stored client_endpoint's origin (the portal's own host, on the emulator's port) and
         # the portal's domain over https; nobody else.
-        assert ancestors.split()[1:] == [stack.emulator.base_url, f"https://{portal.domain}"]
+        assert ancestors.split()[1:] == [portal.origin, f"https://{portal.domain}"]
         assert "x-frame-options" not in page.headers
         assert page.headers["cache-control"] == "no-store"
         assert "set-cookie" not in page.headers

@@ -37,7 +37,7 @@ async def open_in_portal(
     page: Page, stack: Stack, portal: EmulatedPortal, lang: str
 ) -> FrameLocator:
     app = quote(f"{stack.app_url}/app", safe="")
-    await page.goto(f"{stack.emulator.base_url}/{portal.domain}/?app={app}&lang={lang}")
+    await page.goto(f"{portal.origin}/?app={app}&lang={lang}")
     frame = page.frame_locator("iframe[name=b24frame]")
     await expect(frame.locator("html.in-bitrix24")).to_have_count(1)  # BX24.init called back
     return frame

@@ -116,7 +116,20 @@ def _refused_kind(address: IPAddress, *, allow_loopback: bool) -> str | None:
 class EndpointGuard:
     """Resolves a host and checks every address it names before anything connects to it."""
 
-    def __init__(self, *, allow_loopback: bool, resolver: Resolver | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        allow_loopback: bool,
+        resolver: Resolver | None = None,
+        emulator_hosts: Sequence[str] = (),
+    ) -> None:
+        """``emulator_hosts`` (NAMECASE_EMULATOR_HOSTS) resolve to 127.0.0.1: the local
+        emulator's portal names (issue 17). Only with ``allow_loopback``; empty in production,
+        where resolution and every check are exactly as without it."""
+        if emulator_hosts:
+            if not allow_loopback:
+                raise ValueError("emulator hosts resolve to loopback: ALLOW_HTTP only")
+            resolver = emulator_resolver(emulator_hosts, resolver)
         self.allow_loopback = allow_loopback
         self._resolve = resolver or system_resolver
 
@@ -153,6 +166,24 @@ class EndpointGuard:
         """Refuse ``url`` unless its host resolves to addresses we may call (see `addresses`)."""
         parsed = _parse(url)
         await self.addresses(parsed.raw_host.decode("ascii"), parsed.port or 443)
+
+
+def emulator_resolver(names: Sequence[str], fallback: Resolver | None = None) -> Resolver:
+    """A resolver that answers 127.0.0.1 for ``names`` and the names under them, for the local
+    emulator, whose portals are each their own host on one loopback port (docs/EMULATOR.md);
+    other names go to ``fallback`` (the system's). The guard still checks the answer: loopback
+    passes only with ALLOW_HTTP (settings refuse EMULATOR_HOSTS without it).
+    """
+    suffixes = tuple(name.lower().strip(".") for name in names)
+    resolve_elsewhere = fallback or system_resolver
+
+    async def resolve(host: str, port: int) -> Sequence[str]:
+        name = host.lower().rstrip(".")
+        if any(name == suffix or name.endswith(f".{suffix}") for suffix in suffixes):
+            return ["127.0.0.1"]
+        return await resolve_elsewhere(host, port)
+
+    return resolve
 
 
 async def system_resolver(host: str, port: int) -> list[str]:

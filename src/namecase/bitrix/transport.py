@@ -11,7 +11,7 @@ certificate for it), so connecting by address loses nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import httpcore
@@ -98,14 +98,23 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
 
 
 def portal_http_client(
-    *, allow_loopback: bool, resolver: Resolver | None = None
+    *,
+    allow_loopback: bool,
+    resolver: Resolver | None = None,
+    emulator_hosts: Sequence[str] = (),
 ) -> httpx.AsyncClient:
     """The one shared client for portals and OAuth servers (DESIGN.md §5), guarded.
 
     ``allow_loopback`` is NAMECASE_ALLOW_HTTP (the emulator on 127.0.0.1). Environment proxies
     are ignored: a proxy would resolve the name itself, after our check.
+
+    ``emulator_hosts`` is NAMECASE_EMULATOR_HOSTS: the emulator's portal names, resolved to
+    127.0.0.1 (each emulated portal is its own host, issue 17). Only with ``allow_loopback``;
+    empty (production) leaves resolution and every check exactly as without it.
     """
-    guard = EndpointGuard(allow_loopback=allow_loopback, resolver=resolver)
+    guard = EndpointGuard(
+        allow_loopback=allow_loopback, resolver=resolver, emulator_hosts=emulator_hosts
+    )
     return httpx.AsyncClient(
         transport=GuardedTransport(guard),
         timeout=httpx.Timeout(30.0, connect=10.0),

@@ -5,6 +5,7 @@ from the rest of namecase. See docs/EMULATOR.md.
 """
 
 from namecase.emulator.emulator import (
+    PORTAL_DOMAIN_SUFFIX,
     Emulator,
     EmulatorConfig,
     NotServedError,
@@ -17,6 +18,7 @@ from namecase.emulator.portal import Portal, PortalStats
 from namecase.emulator.server import serve_asgi, serve_emulator
 
 __all__ = [
+    "PORTAL_DOMAIN_SUFFIX",
     "Delivery",
     "Emulator",
     "EmulatorConfig",

@@ -1,10 +1,15 @@
 """The emulator's single ASGI app: OAuth server, portal REST, control API, BX24 shim.
 
-URL layout (base = ``http://127.0.0.1:PORT``):
+Every portal is its own host, as on Bitrix24 (``client_endpoint`` = ``https://DOMAIN/rest/``,
+settings/oauth/index.md); here all of them share one loopback port and are told apart by the
+``Host`` header (clients map the portal names to 127.0.0.1: docs/EMULATOR.md, "Addressing").
 
-- ``{base}/oauth/token/`` and ``{base}/rest/app.info``: the OAuth server;
-- ``{base}/{domain}/rest/{method}[.json]``: a portal's REST (``client_endpoint``);
-- ``{base}/_emulator/...``: the JSON control API; ``{base}/api/v1/``: the BX24 JS shim.
+- ``http://{domain}:PORT/rest/{method}[.json]``: a portal's REST (``client_endpoint``), and
+  ``http://{domain}:PORT/?app=URL`` its page with the app in a frame;
+- a renamed portal's old name answers 302 with ``Location`` on the new name
+  (settings/how-to-call-rest-api/change-domen.md);
+- any other host (``127.0.0.1:PORT``): ``/oauth/token/`` and ``/rest/app.info``, the OAuth server;
+- on every host: ``/_emulator/...``, the JSON control API, and ``/api/v1/``, the BX24 JS shim.
 
 This is a bare ASGI callable rather than a routed framework app: the portal path is the hot
 path of every benchmark, and an injected connection reset needs the server's own ``send``.
@@ -25,6 +30,7 @@ from namecase.emulator.wire import (
     Scope,
     Send,
     read_params,
+    request_host,
     reset_connection,
     send_bytes,
     send_json,
@@ -44,18 +50,31 @@ class EmulatorApp:
         path: str = scope["path"]
         if scope["method"] == "OPTIONS":
             await send_bytes(send, 204, b"", b"text/plain")
-            return
+        elif path.startswith("/_emulator/"):
+            await self.control.handle(scope, receive, send, path[len("/_emulator/") :])
+        elif path.rstrip("/") == "/api/v1":
+            await send_bytes(send, 200, BX24_SHIM.encode(), b"application/javascript")
+        else:
+            await self._by_host(scope, receive, send, path)
+
+    async def _by_host(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        host = request_host(scope)
+        portal = self.emulator.portal_by_domain(host)
+        if portal is not None:
+            await self._portal(scope, receive, send, portal, path)
+        elif self.emulator.renamed_to(host) is not None:
+            await self._moved(scope, send, host, path)
+        else:
+            await self._oauth_server(scope, receive, send, path)
+
+    async def _oauth_server(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         if path in ("/oauth/token/", "/oauth/token"):
             params = await read_params(scope, receive)
             await send_json(send, *self.emulator.oauth.token(params))
         elif path.startswith("/rest/"):
             await self._oauth_rest(scope, receive, send, path[len("/rest/") :])
-        elif path.rstrip("/") == "/api/v1":
-            await send_bytes(send, 200, BX24_SHIM.encode(), b"application/javascript")
-        elif path.startswith("/_emulator/"):
-            await self.control.handle(scope, receive, send, path[len("/_emulator/") :])
         else:
-            await self._portal(scope, receive, send, path)
+            await send_json(send, 404, {"error": "NOT_FOUND", "error_description": "Not found"})
 
     async def _oauth_rest(self, scope: Scope, receive: Receive, send: Send, method: str) -> None:
         params = await read_params(scope, receive)
@@ -65,28 +84,25 @@ class EmulatorApp:
             error = errors.method_not_found()
             await send_json(send, error.status, error.body())
 
-    async def _portal(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
-        domain, _, rest = path.lstrip("/").partition("/")
-        portal = self.emulator.portal_by_domain(domain)
-        if portal is None:
-            await self._moved_or_missing(scope, send, domain, rest)
-        elif rest.startswith("rest/"):
-            await self._portal_rest(scope, receive, send, portal, rest[len("rest/") :])
-        else:
+    async def _portal(
+        self, scope: Scope, receive: Receive, send: Send, portal: Portal, path: str
+    ) -> None:
+        if path.startswith("/rest/"):
+            await self._portal_rest(scope, receive, send, portal, path[len("/rest/") :])
+        elif path == "/":
             await self.control.portal_page(scope, send, portal)
+        else:
+            await send_json(send, 404, {"error": "NOT_FOUND", "error_description": "Not found"})
 
-    async def _moved_or_missing(self, scope: Scope, send: Send, domain: str, rest: str) -> None:
-        new_domain = self.emulator.renamed_to(domain)
-        if new_domain is None:
-            body = {"error": "NOT_FOUND", "error_description": f"Portal {domain} not found"}
-            await send_json(send, 404, body)
-            return
-        # A renamed portal answers 302 with Location; clients must re-POST (§5).
-        current = self.emulator.portal_by_domain(new_domain)
+    async def _moved(self, scope: Scope, send: Send, old_domain: str, path: str) -> None:
+        # A renamed portal answers 302 with Location on its new host; clients must re-POST
+        # (settings/how-to-call-rest-api/change-domen.md, "Подход 1").
+        new_domain = self.emulator.renamed_to(old_domain)
+        current = self.emulator.portal_by_domain(new_domain or "")
         assert current is not None
         current.stats.redirects_302 += 1
         query = scope.get("query_string", b"").decode()
-        location = f"{self.emulator.base_url}/{new_domain}/{rest}" + (f"?{query}" if query else "")
+        location = f"{current.origin}{path}" + (f"?{query}" if query else "")
         await send_bytes(send, 302, b"", b"text/html", [(b"location", location.encode())])
 
     async def _portal_rest(
@@ -124,7 +140,7 @@ class EmulatorApp:
             await send_json(send, error.status, error.body())
             return
         started = emulator.now()
-        if not portal.bucket.try_admit(started):
+        if faults.take_limit() or not portal.bucket.try_admit(started):
             stats.rejected_503 += 1
             error = errors.query_limit_exceeded()
             await send_json(send, error.status, error.body())

@@ -17,6 +17,18 @@ def format_bitrix_datetime(unix_time: float, tz: timezone = MOSCOW) -> str:
     return datetime.fromtimestamp(int(unix_time), tz).isoformat()
 
 
+def time_block(started: float, finished: float, tz: timezone = MOSCOW) -> dict[str, object]:
+    """The ``time`` block of a REST answer (settings/how-to-call-rest-api/batch.md, "time")."""
+    return {
+        "start": started,
+        "finish": finished,
+        "duration": finished - started,
+        "processing": finished - started,
+        "date_start": format_bitrix_datetime(started, tz),
+        "date_finish": format_bitrix_datetime(finished, tz),
+    }
+
+
 def parse_bitrix_datetime(text: object, tz: timezone = MOSCOW) -> datetime | None:
     """Parse ISO (with or without offset, or a bare date) or ``dd.mm.yyyy[ hh:mm:ss]``.
 

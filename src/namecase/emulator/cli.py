@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 
-from namecase.emulator.emulator import Emulator, EmulatorConfig
+from namecase.emulator.emulator import PORTAL_DOMAIN_SUFFIX, Emulator, EmulatorConfig
 from namecase.emulator.server import serve_emulator
 
 DEFAULT_CLIENT_ID = EmulatorConfig.client_id
@@ -35,7 +35,7 @@ async def _serve_until_stopped(
         loop.add_signal_handler(signum, stop.set)
     async with serve_emulator(emulator, host=host, port=port):
         for number in range(1, portals + 1):
-            emulator.add_portal(domain=f"portal{number}.bitrix24.ru")
+            emulator.add_portal(domain=f"portal{number}.{PORTAL_DOMAIN_SUFFIX}")
         print(describe_emulator(emulator), flush=True)
         await stop.wait()
 
@@ -50,6 +50,10 @@ def describe_emulator(emulator: Emulator) -> str:
         f"  App credentials:  client_id={config.client_id}  client_secret={config.client_secret}",
         f"  Control API:      {emulator.control_url}",
         f"  BX24 JS library:  {emulator.base_url}/api/v1/",
+        "",
+        f"Each portal is its own host on this port: map *.{PORTAL_DOMAIN_SUFFIX} to 127.0.0.1 in",
+        "your client (namecase: NAMECASE_ALLOW_HTTP=true "
+        f"NAMECASE_EMULATOR_HOSTS={PORTAL_DOMAIN_SUFFIX}).",
         "",
         "Portals:",
     ]

@@ -17,6 +17,7 @@ from namecase.emulator.bxtime import MOSCOW, parse_bitrix_datetime
 from namecase.emulator.phpform import php_values
 
 PAGE_SIZE = 50
+NO_COUNT = -1  # `start` that skips counting (settings/performance/huge-data.md)
 MULTI_FIELDS = ("PHONE", "EMAIL", "WEB", "IM", "LINK")
 INT_FIELDS = frozenset(
     {
@@ -255,10 +256,13 @@ class CrmStore:
         predicates = [self._predicate(key, value) for key, value in filter_.items()]
         matched = [r for r in self.records.values() if all(p(r) for p in predicates)]
         matched = self._sorted(matched, order)
-        start = max(0, start)
-        page = matched[start : start + PAGE_SIZE]
         projection = self._selected_names(select)
-        rows = [projection.apply(record) for record in page]
+        if start == NO_COUNT:
+            # start=-1: the first 50 rows, nothing counted: `total` is 0 and there is no `next`
+            # (settings/performance/huge-data.md, its example answer).
+            return ListPage([projection.apply(r) for r in matched[:PAGE_SIZE]], total=0, next=None)
+        start = max(0, start)
+        rows = [projection.apply(record) for record in matched[start : start + PAGE_SIZE]]
         has_next = start + PAGE_SIZE < len(matched)
         return ListPage(rows=rows, total=len(matched), next=start + PAGE_SIZE if has_next else None)
 

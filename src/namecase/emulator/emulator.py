@@ -23,6 +23,10 @@ from namecase.emulator.rest import RestApi
 from namecase.emulator.tokens import TokenPair, TokenStore, new_token
 
 INSTALL_FINISH_CALL = re.compile(r"BX24\s*\.\s*installFinish\s*\(")
+# Default portal names end in this reserved name (RFC 6761 ``.test``: never a real host), so a
+# client pointed at the emulator can map exactly these names to loopback (docs/EMULATOR.md).
+PORTAL_DOMAIN_SUFFIX = "bitrix24.test"
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+")
 EVENT_TOKEN_MIN_REMAINING_SECONDS = 60.0
 
 
@@ -135,6 +139,17 @@ class Emulator:
         """Record the URL the emulator is served at (done by ``serve_emulator``)."""
         self._base_url = base_url.rstrip("/")
 
+    def origin_of(self, domain: str) -> str:
+        """``scheme://{domain}:PORT``: a portal's own host on the emulator's port.
+
+        Bitrix24 serves each portal under its own name (``https://DOMAIN/rest/``); the emulator
+        serves them all on one port and routes by the ``Host`` header (app.py).
+        """
+        scheme, _, rest = self.base_url.partition("://")
+        port = rest.rpartition(":")[2] if ":" in rest else ""
+        default = {"http": "80", "https": "443"}.get(scheme)
+        return f"{scheme}://{domain}" + (f":{port}" if port and port != default else "")
+
     # --- portals ------------------------------------------------------------------------
 
     def add_portal(
@@ -148,14 +163,15 @@ class Emulator:
     ) -> Portal:
         """Create a portal; ``plan`` is free/basic/standard/professional/enterprise."""
         member_id = member_id or new_token()
-        domain = domain or f"portal-{len(self.portals) + 1}.bitrix24.ru"
+        domain = (domain or f"portal-{len(self.portals) + 1}.{PORTAL_DOMAIN_SUFFIX}").lower()
+        _check_host_name(domain)
         if member_id in self.portals or domain in self._by_domain:
             raise ValueError(f"portal {member_id} / {domain} already exists")
         portal = Portal(
             member_id,
             domain,
             plan,
-            base_url=lambda: self.base_url,
+            origin_of=self.origin_of,
             bucket_depth=bucket_depth,
             drain_per_second=drain_per_second,
         )
@@ -172,12 +188,12 @@ class Emulator:
 
     def portal_by_domain(self, domain: str) -> Portal | None:
         """The portal currently at ``domain``, if any."""
-        member_id = self._by_domain.get(domain)
+        member_id = self._by_domain.get(domain.lower())
         return self.portals[member_id] if member_id else None
 
     def renamed_to(self, old_domain: str) -> str | None:
         """The current domain of a portal that used to be at ``old_domain``."""
-        member_id = self._renamed.get(old_domain)
+        member_id = self._renamed.get(old_domain.lower())
         return self.portals[member_id].domain if member_id else None
 
     def portal_from_frame(self, domain: str | None, member_id: str | None) -> Portal:
@@ -490,8 +506,11 @@ class Emulator:
         return self.portal(member_id).faults
 
     def rename_portal(self, member_id: str, new_domain: str) -> None:
-        """Move the portal to ``new_domain``; the old one answers 302 with Location (§5)."""
+        """Move the portal to the host ``new_domain``; the old host answers 302 with
+        ``Location`` on the new one (settings/how-to-call-rest-api/change-domen.md)."""
         portal = self.portal(member_id)
+        new_domain = new_domain.lower()
+        _check_host_name(new_domain)
         if new_domain in self._by_domain:
             raise ValueError(f"domain {new_domain} is taken")
         old_domain = portal.domain
@@ -529,6 +548,12 @@ class Emulator:
         """Stop deliveries and close outgoing connections."""
         self.release_hangs()
         await self.dispatcher.aclose()
+
+
+def _check_host_name(domain: str) -> None:
+    # A portal is its own host; an address literal would take the OAuth server's host.
+    if not _HOST_NAME.fullmatch(domain) or domain.rpartition(".")[2].isdigit():
+        raise ValueError(f"{domain!r} is not a host name (each portal is its own host)")
 
 
 def _acting_user(bound_user: int, acting_user: int | None, automation: bool) -> int | None:

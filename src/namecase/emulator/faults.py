@@ -35,6 +35,9 @@ class Faults:
     timeout_next: int = 0
     reset_next: int = 0
     drop_next_events: int = 0
+    # The next N REST requests find the leaky bucket full: 503 QUERY_LIMIT_EXCEEDED, as a real
+    # overflow answers (settings/performance/limits.md), without having to fill the bucket.
+    limit_next: int = 0
     operating_limit_seconds: dict[str, float] = field(default_factory=dict)
     operating_cost_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -61,6 +64,13 @@ class Faults:
                 return fault
             roll -= rate
         return None
+
+    def take_limit(self) -> bool:
+        """Whether this request is refused by an injected ``limit_next``."""
+        if self.limit_next > 0:
+            self.limit_next -= 1
+            return True
+        return False
 
     def draw_drop(self, rng: random.Random) -> bool:
         """Decide whether one event delivery is lost before it is sent."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from namecase.emulator import errors
+from namecase.emulator.bxtime import format_bitrix_datetime, time_block
 from namecase.emulator.errors import OAuthError, RestError
 from namecase.emulator.tokens import invalid_grant
 
@@ -82,25 +83,25 @@ class OAuthServer:
             return error.status, error.body()
         portal = emulator.portals[grant.member_id]
         config = emulator.config
+        # The docs name this call (settings/oauth/simple-way.md) but not its answer; the shape is
+        # the one the official SDK parses (b24pysdk api/responses/bitrix_app_info_response.py,
+        # schemas/api.py): `expires` as ISO 8601 text (datetime.fromisoformat), and the full
+        # `time` block of every REST answer.
         result = {
             "scope": config.scope,
             "client_id": config.client_id,
-            "expires": str(int(grant.expires_at)),
+            "expires": format_bitrix_datetime(grant.expires_at, portal.tz),
             "install": {
                 "installed": portal.install_finished,
                 "version": config.app_version,
                 "status": config.app_status,
                 "scope": config.scope,
                 "domain": portal.domain,
-                "uri": f"https://{portal.domain}",
+                "uri": portal.origin,
                 "client_endpoint": portal.client_endpoint,
                 "member_id": portal.member_id,
                 "member_type": "PORTAL",
             },
             "user_id": grant.user_id,
         }
-        finished = emulator.now()
-        return 200, {
-            "result": result,
-            "time": {"start": started, "finish": finished, "duration": finished - started},
-        }
+        return 200, {"result": result, "time": time_block(started, emulator.now(), portal.tz)}

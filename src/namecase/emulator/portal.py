@@ -101,7 +101,7 @@ class Portal:
         member_id: str,
         domain: str,
         plan: str,
-        base_url: Callable[[], str],
+        origin_of: Callable[[str], str],
         bucket_depth: int | None = None,
         drain_per_second: float | None = None,
     ) -> None:
@@ -112,7 +112,7 @@ class Portal:
         self.domain = domain
         self.plan = plan
         self.tz = MOSCOW
-        self._base_url = base_url
+        self._origin_of = origin_of
         self.bucket = LeakyBucket(
             depth=bucket_depth or limits.depth,
             drain_per_second=drain_per_second or limits.drain_per_second,
@@ -136,9 +136,15 @@ class Portal:
         self.stats = PortalStats()
 
     @property
+    def origin(self) -> str:
+        """``http://{domain}:PORT``: the portal's own host, on the emulator's port."""
+        return self._origin_of(self.domain)
+
+    @property
     def client_endpoint(self) -> str:
-        """``{base}/{domain}/rest/``: where this portal's REST methods live."""
-        return f"{self._base_url()}/{self.domain}/rest/"
+        """``{origin}/rest/``: where this portal's REST methods live, as on Bitrix24
+        (``https://DOMAIN/rest/``, settings/oauth/index.md)."""
+        return f"{self.origin}/rest/"
 
     @property
     def license(self) -> tuple[str, str]:

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from namecase.emulator import errors
-from namecase.emulator.bxtime import format_bitrix_datetime
+from namecase.emulator.batch import BATCH_LIMIT, PARTS, batch_items, php_array, substitute_results
+from namecase.emulator.bxtime import format_bitrix_datetime, time_block
 from namecase.emulator.errors import RestError
 from namecase.emulator.phpform import decode_php_query, php_values
 from namecase.emulator.portal import Portal, User
@@ -22,8 +23,6 @@ from namecase.emulator.tokens import AccessGrant
 
 if TYPE_CHECKING:
     from namecase.emulator.emulator import Emulator
-
-BATCH_LIMIT = 50
 
 # Events an app may bind here, and the scope each needs (event.bind: "Event not found" when
 # the event is unknown or outside the app's scope).
@@ -139,26 +138,16 @@ class RestApi:
 
     def _batch(self, context: CallContext, params: dict[str, Any]) -> MethodResult:
         params = {key.lower(): value for key, value in params.items()}
-        commands = params.get("cmd")
         halt = str(params.get("halt", "0")).lower() in ("1", "true", "y")
-        items = _batch_items(commands)
+        items = batch_items(params.get("cmd"))
         if len(items) > BATCH_LIMIT:
             raise RestError(400, "ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded")
-        parts: dict[str, dict[str, Any]] = {
-            "result": {},
-            "result_error": {},
-            "result_total": {},
-            "result_next": {},
-            "result_time": {},
-        }
+        parts: dict[str, dict[str, Any]] = {name: {} for name in PARTS}
         for key, command in items:
             failed = self._batch_command(context, key, command, parts)
             if failed and halt:
                 break
-        keyed_as_list = isinstance(commands, list)
-        return MethodResult(
-            result={name: _php_array(part, keyed_as_list) for name, part in parts.items()}
-        )
+        return MethodResult(result={name: php_array(part) for name, part in parts.items()})
 
     def _batch_command(
         self, context: CallContext, key: str, command: Any, parts: dict[str, dict[str, Any]]
@@ -171,7 +160,7 @@ class RestApi:
                 raise RestError(
                     405, "ERROR_BATCH_METHOD_NOT_ALLOWED", "Method is not allowed for batch usage"
                 )
-            sub_params = decode_php_query(query)
+            sub_params = substitute_results(decode_php_query(query), parts["result"])
             sub_params.pop("auth", None)
             outcome = self._run_method(context, method, sub_params)
         except RestError as error:
@@ -182,9 +171,7 @@ class RestApi:
             parts["result_total"][key] = outcome.total
         if outcome.next is not None:
             parts["result_next"][key] = outcome.next
-        parts["result_time"][key] = self._time_block(
-            started, context.portal, method if method != "batch" else None
-        )
+        parts["result_time"][key] = self._time_block(started, context.portal, method)
         return False
 
     def _success(
@@ -208,14 +195,7 @@ class RestApi:
 
     def _time_block(self, started: float, portal: Portal, method: str | None) -> dict[str, Any]:
         finished = self.emulator.now()
-        block: dict[str, Any] = {
-            "start": started,
-            "finish": finished,
-            "duration": finished - started,
-            "processing": finished - started,
-            "date_start": format_bitrix_datetime(started, portal.tz),
-            "date_finish": format_bitrix_datetime(finished, portal.tz),
-        }
+        block: dict[str, Any] = time_block(started, finished, portal.tz)
         if method is not None:
             reset_at = portal.operating.reset_at(method, finished)
             if reset_at is not None:
@@ -227,23 +207,6 @@ class RestApi:
 def _method_name(raw: str) -> str:
     name = raw.strip().strip("/").lower()
     return name.removesuffix(".json")
-
-
-def _batch_items(commands: Any) -> list[tuple[str, Any]]:
-    if isinstance(commands, list):
-        return [(str(index), command) for index, command in enumerate(commands)]
-    if isinstance(commands, Mapping):
-        return [(str(key), command) for key, command in commands.items()]
-    return []
-
-
-def _php_array(part: dict[str, Any], keyed_as_list: bool) -> Any:
-    # PHP's json_encode renders an empty array, or one keyed 0..n-1, as a JSON list (§6).
-    if not part:
-        return []
-    if keyed_as_list and list(part) == [str(i) for i in range(len(part))]:
-        return list(part.values())
-    return part
 
 
 # --- app and user methods (§9) -------------------------------------------------------

@@ -5,7 +5,7 @@ Enough for the app's installer and main pages to run in a browser test: ``BX24.i
 ``getDomain``, ``isAdmin``, ``callMethod``, ``fitWindow``, ``resizeWindow`` and ``openPath``
 (the portal page shows the opened path in its "slider", ``#bx24-slider``). The portal is
 found from the frame's ``DOMAIN`` query parameter (the frame URL always carries it), or from a
-``data-domain`` attribute on the script tag.
+``data-domain`` attribute on the script tag; the shim calls the emulator on that portal's host.
 """
 
 from __future__ import annotations
@@ -13,9 +13,13 @@ from __future__ import annotations
 BX24_SHIM = r"""(function () {
   "use strict";
   var script = document.currentScript;
-  var base = script ? new URL(script.src, window.location.href).origin : "";
+  var source = script ? new URL(script.src, window.location.href) : null;
   var query = new URLSearchParams(window.location.search);
   var domain = (script && script.dataset && script.dataset.domain) || query.get("DOMAIN") || "";
+  /* The portal is its own host on the emulator's port, and the app page's CSP allows the
+     portal's origin: talk to the emulator there. */
+  var base = !source ? "" : !domain ? source.origin :
+    source.protocol + "//" + domain + (source.port ? ":" + source.port : "");
   var auth = null;
 
   function control(path, options) {

@@ -58,6 +58,18 @@ def decode_request_params(query_string: bytes, body: bytes, content_type: str) -
     return params
 
 
+def request_host(scope: Scope) -> str:
+    """The host name the request was addressed to (``Host`` header, no port, lower case).
+
+    Every portal is its own host, as on Bitrix24 (``https://DOMAIN/rest/``); one server tells
+    them apart by this name, the way a shared web server tells its sites apart.
+    """
+    host = header(scope, b"host").strip().lower()
+    if host.startswith("["):  # an IPv6 literal: [::1]:8900
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
 def header(scope: Scope, name: bytes) -> str:
     """A request header's value ('' when absent)."""
     for key, value in scope.get("headers", []):

@@ -187,15 +187,10 @@ class StoredPortalLink:
 
 
 def domain_of(client_endpoint: str) -> str:
-    """The portal's domain as its REST endpoint names it: `https://DOMAIN/rest/`.
-
-    (The emulator serves several portals on one host as `http://HOST/DOMAIN/rest/`.)
-    """
+    """The portal's domain as its REST endpoint names it: `https://DOMAIN/rest/` (the host, without
+    a port: the frame's DOMAIN and the OAuth server's `install.domain` carry none)."""
     parts = urlsplit(client_endpoint)
-    segments = [segment for segment in parts.path.split("/") if segment]
-    if len(segments) >= 2 and segments[-1] == "rest":
-        return segments[-2]
-    return parts.netloc
+    return (parts.hostname or parts.netloc).lower()
 
 
 class ReadOnlyLink:
