@@ -8,7 +8,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from namecase.db import utcnow
-from namecase.queue import Enqueued, enqueue, inbox, leases
+from namecase.queue import Enqueued, echoes, enqueue, inbox, leases
 from namecase.queue.inbox import Failure, Outcome
 from namecase.queue.models import InboxItem, QueuedRecord
 from namecase.queue.writer import InboxWriter
@@ -241,3 +241,44 @@ async def test_settling_a_thousand_records_is_a_few_statements_not_a_thousand(
 
     assert len(statements) <= 3  # lock in key order (PostgreSQL), done, held
     assert await _counts(sessions) == {"done": 500, "held": 500}
+
+
+async def test_an_arrived_echo_whose_hold_ends_is_settled_without_a_read(
+    sessions: Sessions,
+) -> None:
+    await _add(sessions, contact(1))
+    await _settle(sessions, Outcome(written=await _batch(sessions)))
+    await _add(sessions, contact(1))  # our echo
+    later = utcnow() + HOLD * 2
+
+    async with sessions() as session:
+        read = await inbox.next_batch(session, "p1", 50, now=later)
+        due = await inbox.next_due_at(session, "p1")
+    async with sessions() as session, session.begin():
+        ended = await echoes.end_arrived_holds(session, later)
+
+    assert read == [] and due is None  # exactly the one event our write causes: nothing to do
+    assert ended == 1
+    assert await _counts(sessions) == {"done": 1}
+
+
+async def test_the_echo_of_our_write_wakes_nobody_on_the_events_path(
+    engine: AsyncEngine, sessions: Sessions
+) -> None:
+    writer = InboxWriter(sessions, window=dt.timedelta(0))
+    await writer.write(contact(1))
+    await _settle(sessions, Outcome(written=await _batch(sessions)))
+    async with sessions() as session:
+        before = await leases.queue_of(session, "p1")
+
+    await writer.write(contact(1))  # the echo
+    await writer.write(contact(2))  # new work of another record
+
+    async with sessions() as session:
+        after = await leases.queue_of(session, "p1")
+    assert before is not None and after is not None
+    woken = after.wakeups - before.wakeups
+    postgres = engine.dialect.name == "postgresql"
+    # PostgreSQL's group insert wakes the portal only for rows that are due (record 2), SQLite's
+    # single process for every enqueue (an empty unit at worst, never a REST call).
+    assert woken == (1 if postgres else 2)

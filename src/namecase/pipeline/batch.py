@@ -36,12 +36,26 @@ from namecase.queue import inbox
 from namecase.queue.inbox import Failure, Outcome
 from namecase.queue.models import QueuedRecord
 
+Kept = Mapping[str, Mapping[int, Mapping[str, str | None]]]  # entity type → id → field → value
+
+
+async def kept_values_of(
+    session: AsyncSession, member_id: str, records: Sequence[QueuedRecord]
+) -> dict[str, dict[int, dict[str, str | None]]]:
+    """The values an admin chose to keep (undo) for the batch's records, by entity type."""
+    ids: dict[str, list[int]] = defaultdict(list)
+    for record in records:
+        ids[record.entity_type].append(record.entity_id)
+    changes = ChangeRepository(session)
+    return {kind: await changes.kept_values(member_id, kind, of) for kind, of in ids.items()}
+
 
 async def process_batch(
     ctx: WorkerContext,
     link: StoredPortalLink,
     options: PortalOptions,
     records: Sequence[QueuedRecord],
+    kept: Kept,
 ) -> int:
     """Normalize a batch of the portal's records; returns how many were settled."""
     by_type: dict[str, list[QueuedRecord]] = defaultdict(list)
@@ -54,7 +68,8 @@ async def process_batch(
     settled = 0
     for entity_type, group in by_type.items():
         if entity_type in options.entities:
-            settled += await _process_group(ctx, link, options, entity_type, group)
+            kept_of_type = kept.get(entity_type, {})
+            settled += await _process_group(ctx, link, options, entity_type, group, kept_of_type)
     return settled
 
 
@@ -86,12 +101,10 @@ async def _process_group(
     options: PortalOptions,
     entity_type: str,
     records: Sequence[QueuedRecord],
+    kept: Mapping[int, Mapping[str, str | None]],
 ) -> int:
-    member_id = link.member_id
     ids = sorted({record.entity_id for record in records})
     current = await fetch_names(ctx, link, entity_type, ids, options.fields)
-    async with ctx.sessions() as session:
-        kept = await ChangeRepository(session).kept_values(member_id, entity_type, ids)
     # A record missing from the answer was deleted meanwhile: nothing to fix.
     plans = {
         entity_id: plan_record(entity_type, entity_id, row, options, kept.get(entity_id))

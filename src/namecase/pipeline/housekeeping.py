@@ -10,13 +10,14 @@ from namecase.db import utcnow
 from namecase.pipeline.context import WorkerContext
 from namecase.pipeline.repository import WorkerRepository
 from namecase.portals.repository import PortalRepository
-from namecase.queue import inbox
+from namecase.queue import echoes, inbox
 
 STALE_HEARTBEAT = dt.timedelta(minutes=10)
 
 
 async def keep_house(ctx: WorkerContext) -> None:
-    """Delete what is past its retention: REST call log, done inbox rows, silent workers."""
+    """Delete what is past its retention (REST call log, done inbox rows, silent workers) and end
+    the echo holds that are over."""
     now = utcnow()
     settings = ctx.settings
     async with ctx.sessions() as session, session.begin():
@@ -24,6 +25,7 @@ async def keep_house(ctx: WorkerContext) -> None:
             now - dt.timedelta(days=settings.rest_log_retention_days)
         )
         await inbox.prune_done(session, now - dt.timedelta(days=settings.inbox_retention_days))
+        await echoes.end_arrived_holds(session, now)
         await WorkerRepository(session).prune(now - STALE_HEARTBEAT)
 
 

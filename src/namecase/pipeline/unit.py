@@ -22,7 +22,7 @@ from namecase.bitrix import (
 )
 from namecase.db import utcnow
 from namecase.pipeline.backfill import advance_backfill
-from namecase.pipeline.batch import process_batch
+from namecase.pipeline.batch import kept_values_of, process_batch
 from namecase.pipeline.context import WorkerContext
 from namecase.pipeline.reconcile import sweep
 from namecase.pipeline.repository import BackfillRepository
@@ -38,7 +38,6 @@ from namecase.pipeline.scheduling import (
 )
 from namecase.portals.link import StoredPortalLink
 from namecase.portals.models import Portal, PortalState
-from namecase.portals.repository import PortalRepository
 from namecase.portals.service import options_of
 from namecase.queue import inbox, leases
 from namecase.queue.leases import Release
@@ -61,10 +60,17 @@ class PortalUnit:
     """One claim of one portal: do its work, then release it with its next due time."""
 
     def __init__(
-        self, ctx: WorkerContext, claimed: PortalQueue, owner: str, *, swept_before: bool
+        self,
+        ctx: WorkerContext,
+        claimed: PortalQueue,
+        portal: Portal | None,
+        owner: str,
+        *,
+        swept_before: bool,
     ) -> None:
         self.ctx = ctx
         self.claimed = claimed
+        self.portal = portal  # read in the claim's transaction
         self.owner = owner
         self.swept_before = swept_before  # has this worker swept the portal since it started?
         self.result = UnitResult()
@@ -74,8 +80,7 @@ class PortalUnit:
         return self.claimed.member_id
 
     async def run(self) -> UnitResult:
-        async with self.ctx.sessions() as session:
-            portal = await PortalRepository(session).get(self.member_id)
+        portal = self.portal
         if portal is None or not portal.served:
             await self._leave_unserved(portal)
             return self.result
@@ -92,9 +97,7 @@ class PortalUnit:
         except BitrixError as error:
             await self._release(await self._after_failure(error, link))
         else:
-            due = await self._next_due(swept_at)
-            state = link.bucket.to_state()
-            await self._release(Release(due_at=due, bucket=state, reconciled_at=swept_at))
+            await self._release_when_next_due(swept_at, link)
         return self.result
 
     async def _work(self, portal: Portal, link: StoredPortalLink) -> dt.datetime | None:
@@ -107,8 +110,9 @@ class PortalUnit:
             return None
         async with self.ctx.sessions() as session:
             records = await inbox.next_batch(session, self.member_id, BATCH_SIZE)
+            kept = await kept_values_of(session, self.member_id, records)
         if records:
-            self.result.settled += await process_batch(self.ctx, link, options, records)
+            self.result.settled += await process_batch(self.ctx, link, options, records, kept)
         else:
             await advance_backfill(self.ctx, link, options)
         last_sweep = self.claimed.reconciled_at
@@ -173,27 +177,32 @@ class PortalUnit:
             bucket=link.bucket.to_state(),
         )
 
-    async def _next_due(self, swept_at: dt.datetime | None) -> dt.datetime:
+    async def _release_when_next_due(
+        self, swept_at: dt.datetime | None, link: StoredPortalLink
+    ) -> None:
+        """Release the lease with the portal's next due time, read in the same transaction."""
         now = utcnow()
-        async with self.ctx.sessions() as session:
+        async with self.ctx.sessions() as session, session.begin():
             backfill = await BackfillRepository(session).running(self.member_id)
             earliest = await inbox.next_due_at(session, self.member_id)
             full = earliest is not None and earliest <= now
             if full:
                 full = await inbox.count_due(session, self.member_id, now, BATCH_SIZE) >= BATCH_SIZE
-        view = QueueView(
-            backfill_running=backfill is not None,
-            earliest_pending=earliest,
-            full_batch_due=full,
-            last_sweep=swept_at or self.claimed.reconciled_at,
-        )
-        settings = self.ctx.settings
-        return next_due(
-            view,
-            now=now,
-            batch_window=settings.batch_window,
-            sweep_interval=settings.reconcile_interval,
-        )
+            view = QueueView(
+                backfill_running=backfill is not None,
+                earliest_pending=earliest,
+                full_batch_due=full,
+                last_sweep=swept_at or self.claimed.reconciled_at,
+            )
+            settings = self.ctx.settings
+            due = next_due(
+                view,
+                now=now,
+                batch_window=settings.batch_window,
+                sweep_interval=settings.reconcile_interval,
+            )
+            how = Release(due_at=due, bucket=link.bucket.to_state(), reconciled_at=swept_at)
+            await leases.release(session, self.claimed, self.owner, how)
 
     async def _release(self, how: Release) -> None:
         async with self.ctx.sessions() as session, session.begin():

@@ -77,9 +77,11 @@ class Worker:
         """Claim one due portal and do one unit of its work. False when nothing was due."""
         async with self.ctx.sessions() as session, session.begin():
             claimed = await leases.claim(session, self.id, self.lease)
-        if claimed is None:
-            return False
-        unit = PortalUnit(self.ctx, claimed, self.id, swept_before=claimed.member_id in self._swept)
+            if claimed is None:
+                return False
+            portal = await PortalRepository(session).get(claimed.member_id)
+        swept = claimed.member_id in self._swept
+        unit = PortalUnit(self.ctx, claimed, portal, self.id, swept_before=swept)
         work = asyncio.create_task(unit.run())
         renewer = asyncio.create_task(self._renew_lease(claimed, work))
         try:

@@ -5,13 +5,17 @@ Instead of marking a written record's row done, we keep it pending but *held*: i
 the events still expected, relative to the one read. The /events upsert (queue.enqueue) adds one
 per event, so:
 - version -1: our echo has not arrived yet; when it does, the row moves to 0 and stays held;
-- version 0: the echo arrived; the row is not read on its own, but rides along in the portal's
-  next read of records of its type (`inbox.next_batch`) or is settled by the next sweep that
-  lists the record clean (`settle_listed_clean`);
+- version 0: the echo arrived; the row is never read on its own and wakes nobody. It rides along
+  in the portal's next read of records of its type (`inbox.next_batch`), or is settled by the
+  next sweep that lists the record clean (`settle_listed_clean`), or, when its hold ends with
+  nothing after the echo, is settled as done by housekeeping (`end_arrived_holds`): exactly the
+  one event our write causes came, so there is nothing to read;
 - version > 0: an event past the echo (a user's edit after our write): due at once, as any row.
-A hold that nobody settles ends at `next_attempt_at` (the echo was lost, or sweeps are off): the
-row is then read like any other. We count events rather than compare DATE_MODIFY because a
-portal's clock and ours need not agree, and events carry no modification time.
+A row still at -1 when its hold ends (the echo was lost) is due and read once like any other.
+We count events rather than compare DATE_MODIFY because a portal's clock and ours need not
+agree, and events carry no modification time. What counting cannot tell apart is a lost echo
+followed by a user's edit: that edit then passes for the echo, and the reconciliation sweep,
+the net for every lost delivery (bitrix24-protocol.md §2), lists and fixes it.
 """
 
 from __future__ import annotations
@@ -77,6 +81,36 @@ async def settle_listed_clean(
         update(InboxItem)
         .where(*held)
         .values(state="done", updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result)
+
+
+async def end_arrived_holds(session: AsyncSession, now: dt.datetime, limit: int = 5000) -> int:
+    """Settle as done the arrived echoes whose hold is over (fleet-wide, housekeeping).
+
+    Locked in key order and skipping rows another transaction holds (an event bumping one now
+    wins: the row is then work, not an echo), so it never waits on /events or a unit.
+    """
+    candidates = (
+        select(InboxItem.id)
+        .where(
+            InboxItem.state == "pending",
+            InboxItem.version == 0,
+            InboxItem.next_attempt_at <= now,
+        )
+        .order_by(InboxItem.member_id, InboxItem.entity_type, InboxItem.entity_id)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        candidates = candidates.with_for_update(skip_locked=True)
+    ids = [int(row_id) for row_id in (await session.execute(candidates)).scalars()]
+    if not ids:
+        return 0
+    result = await session.execute(
+        update(InboxItem)
+        .where(InboxItem.id.in_(ids), InboxItem.version == 0, InboxItem.state == "pending")
+        .values(state="done", updated_at=now)
         .execution_options(synchronize_session=False)
     )
     return rowcount(result)

@@ -11,8 +11,11 @@ echo without becoming due; an event past the echo, or an enqueue that is not an 
 a backfill or a replay found the record needs work), makes it due at once.
 
 Due time: the record's row is due at once; its portal is due `window` later (one due sooner keeps
-its place), so the rest of a burst joins the same batch. Every enqueue bumps the portal's
-`wakeups`, which is how a worker releasing the portal learns of work it could not see.
+its place), so the rest of a burst joins the same batch, and its `wakeups` is bumped, which is
+how a worker releasing the portal learns of work it could not see. On PostgreSQL (the /events
+group insert) a portal is woken only for rows that are due after the insert: the echo of our own
+write, taken by a held row, wakes nobody. The ORM path and SQLite's single process wake the
+portal for every enqueue; a wakeup with nothing due costs one empty unit, never a REST call.
 """
 
 from __future__ import annotations
@@ -91,11 +94,12 @@ WITH incoming AS (
     SELECT member_id, entity_type, entity_id, source, 'pending', version, 0, $6, $6, $6
     FROM incoming ORDER BY position
     {_ON_RECORD_CONFLICT}
-    RETURNING member_id
+    RETURNING member_id, next_attempt_at
 )
 INSERT INTO portal_queue (member_id, due_at, bucket, failures, wakeups)
 SELECT member_id, $7::timestamptz, '{{}}'::json, 0, 1
-FROM (SELECT DISTINCT member_id FROM queued) AS due ORDER BY member_id
+FROM (SELECT DISTINCT member_id FROM queued WHERE next_attempt_at <= $6) AS due
+ORDER BY member_id
 {_on_portal_conflict("LEAST")}
 """  # noqa: S608
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, select, tuple_, update
+from sqlalchemy import and_, case, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from namecase.db import aware, is_postgres, rowcount, utcnow
@@ -48,6 +48,9 @@ _COLUMNS = (
     InboxItem.received_at,
 )
 _PENDING = InboxItem.state == "pending"
+# Work to schedule: pending rows but the arrived echoes of our writes (version 0), which are never
+# read on their own; they ride along, are settled by a sweep, or end as done (queue.echoes).
+_WORK = and_(_PENDING, InboxItem.version != 0)
 
 
 def _records(rows: Sequence[Any]) -> list[QueuedRecord]:
@@ -65,7 +68,7 @@ async def next_batch(
     now = now or utcnow()
     due_rows = await session.execute(
         select(*_COLUMNS)
-        .where(InboxItem.member_id == member_id, _PENDING, InboxItem.next_attempt_at <= now)
+        .where(InboxItem.member_id == member_id, _WORK, InboxItem.next_attempt_at <= now)
         .order_by(InboxItem.next_attempt_at, InboxItem.id)
         .limit(limit)
     )
@@ -79,7 +82,6 @@ async def next_batch(
             InboxItem.member_id == member_id,
             _PENDING,
             InboxItem.version == 0,
-            InboxItem.next_attempt_at > now,
             InboxItem.entity_type.in_({record.entity_type for record in due}),
         )
         .order_by(InboxItem.next_attempt_at)
@@ -175,7 +177,7 @@ async def count_due(session: AsyncSession, member_id: str, now: dt.datetime, lim
     """How many records are due now, counting no further than `limit`."""
     due = (
         select(InboxItem.id)
-        .where(InboxItem.member_id == member_id, _PENDING, InboxItem.next_attempt_at <= now)
+        .where(InboxItem.member_id == member_id, _WORK, InboxItem.next_attempt_at <= now)
         .limit(limit)
         .subquery()
     )
@@ -183,9 +185,9 @@ async def count_due(session: AsyncSession, member_id: str, now: dt.datetime, lim
 
 
 async def next_due_at(session: AsyncSession, member_id: str) -> dt.datetime | None:
-    """When the portal's earliest pending row becomes due (None: nothing pending)."""
+    """When the portal's earliest pending work becomes due (None: nothing to do)."""
     statement = select(func.min(InboxItem.next_attempt_at)).where(
-        InboxItem.member_id == member_id, _PENDING
+        InboxItem.member_id == member_id, _WORK
     )
     return aware((await session.execute(statement)).scalar_one_or_none())
 
@@ -237,9 +239,11 @@ async def replay_dead(session: AsyncSession, member_id: str, ids: Sequence[int] 
 
 
 def state_seen_by_people(now: dt.datetime) -> Any:
-    """A row's state as counts show it: `pending` (work to do), `held` (waiting for our echo,
-    see queue.echoes), `done` or `dead`. A held row whose hold ran out is due, so pending."""
-    held = and_(_PENDING, InboxItem.version <= 0, InboxItem.next_attempt_at > now)
+    """A row's state as counts show it: `pending` (work to do), `held` (our write's echo, see
+    queue.echoes: arrived, or still expected within its hold), `done` or `dead`. A row still
+    waiting for its echo when the hold runs out is due, so pending."""
+    waiting = and_(InboxItem.version < 0, InboxItem.next_attempt_at > now)
+    held = and_(_PENDING, or_(InboxItem.version == 0, waiting))
     return case((held, "held"), else_=InboxItem.state)
 
 
