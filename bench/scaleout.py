@@ -16,7 +16,8 @@ portals installed through the real install flow (basic plan limits). Then:
 3. the rate is measured between 10% and 90% of the round's records normalized in the emulator,
    so process start-up is left out; the workers' CPU is sampled at those two points too;
 4. the round ends when every record is fixed and no work is pending in the inbox (the echo
-   events of our own updates worked off, or held: see src/namecase/queue/echoes.py);
+   events of our own updates worked off, or held: see src/namecase/queue/echoes.py); records
+   divided by the time from the workers' start to this point is the settled rate;
 5. held echoes: the bench ends their hold at once (as the clock would after a few minutes with
    no sweep) and measures the CPU the workers spend until nothing is pending at all.
 
@@ -205,6 +206,7 @@ async def run_round(
 
         await batch.watch(args.limit, cpu)
         await until_no_work(rows, args.limit)
+        settled = time.monotonic() - started
         worker_cpu = cpu()
         service_cpu = setup.service.cpu_seconds() - service_cpu_before
         held = await end_holds(rows)
@@ -219,6 +221,9 @@ async def run_round(
         "normalized": len(batch.fixed_at),
         "records_per_second": batch.rate(),
         "seconds_to_all": (max(batch.fixed_at) - started) if not batch.open else None,
+        # From the workers' start until no work is pending: echoes read again count here.
+        "seconds_to_settled": settled,
+        "settled_records_per_second": total / settled,
         "worker_cpu_seconds": worker_cpu,
         "start_up_cpu_seconds": start_up,
         "cpu_ms_per_record": 1000 * worker_cpu / total,
@@ -267,6 +272,7 @@ def table(results: list[dict[str, Any]]) -> list[list[object]]:
                 f"{result['normalized']}/{result['records']}",
                 result["records_per_second"],
                 f"{result['records_per_second'] / single:.2f}" if single else "-",
+                result["settled_records_per_second"],
                 result["worker_cpu_seconds"],
                 f"{result['start_up_cpu_seconds']:.2f}",
                 f"{result['cpu_ms_per_record']:.2f}",
@@ -303,6 +309,7 @@ def main() -> None:
             "normalized",
             "records/s",
             "÷ 1 worker",
+            "settled/s",
             "worker CPU s",
             "start-up CPU s",
             "ms/record",
