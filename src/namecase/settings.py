@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     secret_keys: Annotated[tuple[str, ...], NoDecode] = ()
     worker: bool | None = None
     reconcile_interval: float = Field(default=60.0, ge=0)
+    # docs/LIFECYCLE.md: a payment_required or unreachable portal is probed this often (and when
+    # an event arrives or its page opens); an active portal's `event.get` is compared with what
+    # should be bound this often (and when a worker starts).
+    recovery_interval: float = Field(default=900.0, ge=10)
+    binding_check_interval: float = Field(default=3600.0, ge=60)
     lease_seconds: float = Field(default=30.0, gt=0)
     # Beyond DESIGN.md §3: operational knobs with safe defaults.
     rest_log_retention_days: float = Field(default=3.0, gt=0)

@@ -261,7 +261,8 @@ async def test_a_token_echoed_in_an_error_reaches_neither_the_log_nor_the_messag
 async def test_a_deleted_portal_is_disabled_without_retries(
     stub: tuple[StubPortal, str], client_and_log: tuple[BitrixClient, CallLog, Sleeps]
 ) -> None:
-    # PORTAL_DELETED comes with HTTP 500 (system-errors.md) yet is terminal, not transient.
+    # PORTAL_DELETED comes with HTTP 500 (system-errors.md): the portal is closed for a while;
+    # retrying within the call does not help, probing it later does (docs/LIFECYCLE.md).
     portal, base = stub
     deleted = {"error": "PORTAL_DELETED", "error_description": "Portal was deleted"}
     portal.answer = lambda path, body: _json(500, deleted)
@@ -271,7 +272,7 @@ async def test_a_deleted_portal_is_disabled_without_retries(
     with pytest.raises(PortalDeleted):
         await client.call(link, "profile")
 
-    assert [error.portal_state for error in link.disabled_with] == ["uninstalled"]
+    assert [error.portal_state for error in link.disabled_with] == ["unreachable"]
     assert len(portal.requests) == 1
     assert sleeps.delays == []
 

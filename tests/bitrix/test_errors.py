@@ -6,6 +6,7 @@ import pytest
 
 from namecase.bitrix.errors import (
     AccessDenied,
+    AppNotInstalled,
     BitrixError,
     ExpiredToken,
     InvalidAuth,
@@ -110,8 +111,10 @@ def test_batch_sub_errors_without_status_map_by_code_and_description() -> None:
     ("error", "state"),
     [
         (InvalidGrant("invalid_grant"), "auth_failed"),
+        (AppNotInstalled("invalid_client"), "auth_failed"),
         (PaymentRequired("PAYMENT_REQUIRED"), "payment_required"),
-        (PortalDeleted("PORTAL_DELETED"), "uninstalled"),
+        # "Публичная часть сайта закрыта": closed for a while, not gone (system-errors.md).
+        (PortalDeleted("PORTAL_DELETED"), "unreachable"),
     ],
 )
 def test_terminal_errors_name_the_portal_state_to_store(error: PortalDisabled, state: str) -> None:
@@ -120,11 +123,28 @@ def test_terminal_errors_name_the_portal_state_to_store(error: PortalDisabled, s
 
 
 @pytest.mark.parametrize(
+    ("error", "confirms"),
+    [
+        (InvalidGrant("invalid_grant"), True),
+        (AppNotInstalled("invalid_client"), True),
+        (error_from_response(401, {"error": "NOT_INSTALLED"}), True),
+        (error_from_response(401, {"error": "APPLICATION_NOT_FOUND"}), True),
+        (PaymentRequired("PAYMENT_REQUIRED"), False),
+        (PortalDeleted("PORTAL_DELETED"), False),
+    ],
+)
+def test_only_answers_that_say_the_app_is_gone_confirm_an_uninstall(
+    error: PortalDisabled, confirms: bool
+) -> None:
+    assert error.confirms_uninstall is confirms
+
+
+@pytest.mark.parametrize(
     ("status", "code", "expected"),
     [
         (400, "invalid_grant", InvalidGrant),
         (401, "PAYMENT_REQUIRED", PaymentRequired),
-        (401, "invalid_client", OAuthError),
+        (401, "invalid_client", AppNotInstalled),  # "приложение не установлено" (error-codes.md)
         (400, "invalid_request", OAuthError),
         (200, "wrong_client", OAuthError),
         (502, "", PortalUnavailable),

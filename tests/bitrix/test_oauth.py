@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 from namecase.bitrix import (
+    AppNotInstalled,
     ForbiddenEndpoint,
     InvalidGrant,
     OAuthClient,
-    OAuthError,
     PaymentRequired,
 )
 from namecase.emulator import Emulator
@@ -70,7 +70,7 @@ async def test_the_secret_travels_only_in_a_post_body_to_the_token_endpoint(
     }
 
 
-async def test_wrong_client_credentials_are_an_oauth_error_without_the_secret(
+async def test_wrong_client_credentials_are_refused_as_invalid_client_without_the_secret(
     emulator: Emulator, http: httpx.AsyncClient, link: MemoryLink
 ) -> None:
     wrong = OAuthClient(
@@ -81,7 +81,7 @@ async def test_wrong_client_credentials_are_an_oauth_error_without_the_secret(
         allow_http=True,
     )
 
-    with pytest.raises(OAuthError) as raised:
+    with pytest.raises(AppNotInstalled) as raised:
         await wrong.refresh(link.server_endpoint, link.refresh_token)
 
     assert raised.value.code == "invalid_client"

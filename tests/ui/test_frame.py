@@ -9,6 +9,7 @@ import httpx
 
 from namecase.callers import caller_of
 from namecase.emulator import Portal as EmulatedPortal
+from namecase.portals import lifecycle
 from namecase.portals.repository import PortalRepository
 from namecase.ui.frame import AuthCheckBudget
 from namecase.ui.page_token import PAGE_TOKEN_SECONDS, RENEWAL_GRACE_SECONDS, PageTokenSigner
@@ -224,7 +225,9 @@ async def test_a_portal_that_lost_access_is_told_how_to_recover(pg_database_url:
     async with page_stack(pg_database_url) as stack, httpx.AsyncClient() as http:
         portal = await stack.installed_portal()
         async with stack.runtime.sessions() as session, session.begin():
-            await PortalRepository(session).set_state(portal.member_id, "auth_failed", "revoked")
+            await lifecycle.record(
+                session, portal.member_id, lifecycle.Trigger.TOKENS_REFUSED, reason="revoked"
+            )
 
         page = await open_frame(http, stack, portal, lang="ru")
 

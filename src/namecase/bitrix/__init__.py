@@ -15,6 +15,7 @@ from namecase.bitrix.client import (
 from namecase.bitrix.endpoints import EndpointGuard, oauth_origin, origin_of, rest_endpoint
 from namecase.bitrix.errors import (
     AccessDenied,
+    AppNotInstalled,
     BitrixError,
     ExpiredToken,
     ForbiddenEndpoint,
@@ -40,6 +41,7 @@ from namecase.bitrix.transport import portal_http_client
 __all__ = [
     "MAX_BATCH",
     "AccessDenied",
+    "AppNotInstalled",
     "BatchResult",
     "BitrixClient",
     "BitrixError",

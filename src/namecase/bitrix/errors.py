@@ -80,7 +80,8 @@ class PortalUnavailable(BitrixError):
 
 
 class OAuthError(BitrixError):
-    """The OAuth server refused a grant (invalid_client, invalid_request, wrong_client, …)."""
+    """The OAuth server refused a grant (invalid_request, wrong_client, …; invalid_client is
+    AppNotInstalled)."""
 
 
 class ForbiddenEndpoint(BitrixError):
@@ -88,27 +89,52 @@ class ForbiddenEndpoint(BitrixError):
 
 
 class PortalDisabled(BitrixError):
-    """Terminal: stop calling this portal until it is reinstalled or paid (protocol §4, §8)."""
+    """Stop this portal's normal work: the answer names the state it is in (docs/LIFECYCLE.md).
+
+    ``portal_state`` is what the answer says about the portal; ``confirms_uninstall`` whether it
+    is Bitrix24 saying the app is gone, which is what an ONAPPUNINSTALL needs before it is
+    honoured (portals/lifecycle.py).
+    """
 
     portal_state: ClassVar[str] = "auth_failed"
+    confirms_uninstall: ClassVar[bool] = False
 
 
 class InvalidGrant(PortalDisabled):
-    """invalid_grant: the refresh token is dead; the portal must re-authorize (reinstall)."""
+    """invalid_grant: the refresh token is dead; the portal must re-authorize (reinstall).
+
+    [RU] settings/oauth/error-codes.md. After an uninstall the app's tokens are revoked, so a
+    refresh may answer this too: it confirms an ONAPPUNINSTALL.
+    """
 
     portal_state: ClassVar[str] = "auth_failed"
+    confirms_uninstall: ClassVar[bool] = True
+
+
+class AppNotInstalled(PortalDisabled):
+    """The app is not installed on the portal (or our client credentials are wrong).
+
+    The OAuth server's ``invalid_client`` ("Возможно, приложение не установлено в Битрикс24",
+    [RU] settings/oauth/error-codes.md), or a portal's ``NOT_INSTALLED`` /
+    ``APPLICATION_NOT_FOUND`` (SDK codes, protocol §5). Either confirms an ONAPPUNINSTALL.
+    """
+
+    portal_state: ClassVar[str] = "auth_failed"
+    confirms_uninstall: ClassVar[bool] = True
 
 
 class PaymentRequired(PortalDisabled):
-    """PAYMENT_REQUIRED: the app's trial or paid period is over (protocol §4)."""
+    """PAYMENT_REQUIRED: the app's trial or paid period is over; it ends when the subscription is
+    renewed ([RU] settings/oauth/error-codes.md: "До этого сервер авторизации токены не выдаст")."""
 
     portal_state: ClassVar[str] = "payment_required"
 
 
 class PortalDeleted(PortalDisabled):
-    """PORTAL_DELETED: the portal no longer exists (protocol §5)."""
+    """PORTAL_DELETED (HTTP 500): "Публичная часть сайта закрыта" — an on-premise portal closed
+    for a while by its administrator ([RU] _includes/system-errors.md). Temporary."""
 
-    portal_state: ClassVar[str] = "uninstalled"
+    portal_state: ClassVar[str] = "unreachable"
 
 
 # Codes compared case-insensitively: Bitrix mixes expired_token with QUERY_LIMIT_EXCEEDED.
@@ -118,8 +144,8 @@ _BY_CODE: Final[Mapping[str, type[BitrixError]]] = {
     "INVALID_TOKEN": InvalidAuth,
     "ERROR_OAUTH": InvalidAuth,
     "AUTHORIZATION_ERROR": InvalidAuth,
-    "APPLICATION_NOT_FOUND": InvalidAuth,
-    "NOT_INSTALLED": InvalidAuth,
+    "APPLICATION_NOT_FOUND": AppNotInstalled,
+    "NOT_INSTALLED": AppNotInstalled,
     "ACCESS_DENIED": AccessDenied,
     "INVALID_CREDENTIALS": AccessDenied,
     "INSUFFICIENT_SCOPE": AccessDenied,
@@ -140,6 +166,7 @@ _BY_CODE: Final[Mapping[str, type[BitrixError]]] = {
 
 _OAUTH_TERMINAL: Final[Mapping[str, type[BitrixError]]] = {
     "INVALID_GRANT": InvalidGrant,
+    "INVALID_CLIENT": AppNotInstalled,
     "PAYMENT_REQUIRED": PaymentRequired,
     "PORTAL_DELETED": PortalDeleted,
 }

@@ -61,8 +61,8 @@ class OAuthClient:
         """Exchange ``refresh_token`` for a new pair; the old refresh token is spent afterwards.
 
         Raises ForbiddenEndpoint (before any I/O) for a host not in the allow-list or plain http,
-        InvalidGrant / PaymentRequired for a dead portal, OAuthError for other refusals and
-        PortalUnavailable for transport trouble.
+        InvalidGrant / AppNotInstalled (invalid_client) / PaymentRequired for a portal we may not
+        serve now, OAuthError for other refusals and PortalUnavailable for transport trouble.
         """
         origin = oauth_origin(
             server_endpoint, allowed=self._oauth_servers, allow_http=self._allow_http

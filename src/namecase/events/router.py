@@ -26,6 +26,7 @@ from namecase.events.service import PortalEntry
 from namecase.metrics import EVENTS_ACCEPTED, EVENTS_RECEIVED, EVENTS_REJECTED
 from namecase.portals.service import InstallRejected, PortalIdentity
 from namecase.portals.throttle import admit_install
+from namecase.portals.uninstall import UninstallVerdict
 from namecase.queue import Enqueued
 from namecase.runtime import Runtime
 
@@ -138,14 +139,14 @@ async def _accept_crm_event(runtime: Runtime, delivery: EventDelivery) -> Answer
     portal = await runtime.directory.verified(delivery.member_id, delivery.application_token)
     if portal is None:
         return _reject("forbidden", 403, "unknown portal or wrong application_token")
-    if not portal.served or not _wanted(portal, delivery.entity_type):
+    if not portal.accepts_events or not _wanted(portal, delivery.entity_type):
         # Refuse or drop only on what the database says now, not on the cache.
         portal = await runtime.directory.verified(
             delivery.member_id, delivery.application_token, fresh=True
         )
         if portal is None:
             return _reject("forbidden", 403, "unknown portal or wrong application_token")
-    if not portal.served:
+    if not portal.accepts_events:
         return _reject("forbidden", 403, f"portal is {portal.state}")
     if not _wanted(portal, delivery.entity_type):
         EVENTS_ACCEPTED.labels(delivery.event).inc()
@@ -163,15 +164,7 @@ def _wanted(portal: PortalEntry, entity_type: str) -> bool:
 
 async def _accept_lifecycle_event(runtime: Runtime, delivery: EventDelivery, caller: str) -> Answer:
     if delivery.event == "ONAPPUNINSTALL":
-        if not await runtime.portals.uninstall(
-            delivery.member_id, delivery.application_token, clean=delivery.clean
-        ):
-            return _reject("forbidden", 403, "unknown portal or wrong application_token")
-        # Re-read the cached entry now: events after the uninstall are refused at once (403),
-        # and nothing is written to the inbox of a portal whose data CLEAN just deleted.
-        await runtime.directory.verified(delivery.member_id, delivery.application_token, fresh=True)
-        EVENTS_ACCEPTED.labels(delivery.event).inc()
-        return ACCEPTED
+        return await _accept_uninstall(runtime, delivery, caller)
     # ONAPPINSTALL / ONAPPUPDATE carry tokens (protocol §1): trusted only once the OAuth server
     # confirms them, exactly like /install; the worker then re-binds the wiped handlers.
     if not delivery.refresh_token or not delivery.server_endpoint:
@@ -192,6 +185,30 @@ async def _accept_lifecycle_event(runtime: Runtime, delivery: EventDelivery, cal
     except InstallRejected as rejected:
         return _reject("forbidden", rejected.status_code, rejected.reason)
     EVENTS_ACCEPTED.labels(delivery.event).inc()
+    return ACCEPTED
+
+
+async def _accept_uninstall(runtime: Runtime, delivery: EventDelivery, caller: str) -> Answer:
+    """Honoured once Bitrix24 confirms the app is gone (portals/uninstall.py): 200 when done,
+    202 when remembered for a worker to confirm, 403 when the app still works or the token is
+    wrong. Asking costs a REST call and maybe an OAuth refresh, so it shares the install budget;
+    past it the event is only remembered."""
+    verdict = await runtime.portals.uninstall(
+        delivery.member_id,
+        delivery.application_token,
+        clean=delivery.clean,
+        may_ask=admit_install(runtime.settings, caller),
+    )
+    if verdict is UninstallVerdict.NOT_OURS:
+        return _reject("forbidden", 403, "unknown portal or wrong application_token")
+    if verdict is UninstallVerdict.STILL_INSTALLED:
+        return _reject("forbidden", 403, "the app is still installed on this portal")
+    # Re-read the cached entry now: events after the uninstall are refused at once (403),
+    # and nothing is written to the inbox of a portal whose data CLEAN just deleted.
+    await runtime.directory.verified(delivery.member_id, delivery.application_token, fresh=True)
+    EVENTS_ACCEPTED.labels(delivery.event).inc()
+    if verdict is UninstallVerdict.REMEMBERED:
+        return 202, {"status": "remembered", "detail": "uninstall not confirmed by Bitrix24 yet"}
     return ACCEPTED
 
 

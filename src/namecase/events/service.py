@@ -36,9 +36,9 @@ class PortalEntry:
     options: PortalOptions
 
     @property
-    def served(self) -> bool:
-        """Are events of this portal accepted now (PortalState.served)?"""
-        return PortalState(self.state).served
+    def accepts_events(self) -> bool:
+        """Are events of this portal stored now (PortalState.accepts_events)?"""
+        return PortalState(self.state).accepts_events
 
 
 class PortalDirectory:

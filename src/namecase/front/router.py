@@ -22,7 +22,7 @@ from namecase.front.exposure import public_url_problems
 from namecase.front.language import language_of_accept
 from namecase.front.texts import TEXT
 from namecase.health import readiness
-from namecase.portals.service import BOUND_EVENTS
+from namecase.portals.bindings import BOUND_EVENTS
 from namecase.runtime import RuntimeDep
 
 router = APIRouter(tags=["operations"])

@@ -25,6 +25,7 @@ from namecase.pipeline.backfill import advance_backfill
 from namecase.pipeline.batch import kept_values_of, process_batch
 from namecase.pipeline.context import WorkerContext
 from namecase.pipeline.reconcile import sweep
+from namecase.pipeline.recovery import after_unanswered, probe, release_after_refusal, upkeep
 from namecase.pipeline.repository import BackfillRepository
 from namecase.pipeline.scheduling import (
     AUTH_FAILURES_BEFORE_DISABLING,
@@ -93,7 +94,7 @@ class PortalUnit:
             swept_at = await self._work(portal, link)
         except PortalDisabled as error:
             log.warning("portal disabled: %s", error, extra={"member_id": self.member_id})
-            await self._release(Release(due_at=utcnow() + IDLE, error=str(error)))
+            await self._release(release_after_refusal(self.ctx, link.state, self.claimed, error))
         except BitrixError as error:
             await self._release(await self._after_failure(error, link))
         else:
@@ -102,8 +103,7 @@ class PortalUnit:
 
     async def _work(self, portal: Portal, link: StoredPortalLink) -> dt.datetime | None:
         """The portal's work for this unit; returns when a sweep started, if one ran."""
-        if portal.needs_bind:
-            await self.ctx.portals.bind_events(portal)
+        await upkeep(self.ctx, portal, link)  # uninstall claims, keep-alive, bindings
         options = options_of(portal)
         if not options.enabled:
             await self._stand_down()  # turned off by the portal admin: read and write nothing
@@ -127,11 +127,14 @@ class PortalUnit:
         return await sweep(self.ctx, link, options, last_sweep or portal.installed_at)
 
     async def _leave_unserved(self, portal: Portal | None) -> None:
-        if portal is None or portal.state == PortalState.UNINSTALLED:
-            # Events another replica accepted in the moment before the uninstall reached it:
-            # nobody can process them now (a reinstall starts with a reconciliation sweep).
-            async with self.ctx.sessions() as session, session.begin():
-                await inbox.end_pending(session, self.member_id, state="dead", reason="uninstalled")
+        if portal is not None and portal.state != PortalState.UNINSTALLED:
+            # Temporarily unavailable or refused: its records wait; a probe looks if it is due.
+            await self._release(await probe(self.ctx, self.claimed, portal))
+            return
+        # Uninstalled. Events another replica accepted in the moment before the uninstall reached
+        # it: nobody can process them now (a reinstall starts with a reconciliation sweep).
+        async with self.ctx.sessions() as session, session.begin():
+            await inbox.end_pending(session, self.member_id, state="dead", reason="uninstalled")
         await self._release(Release(due_at=utcnow() + IDLE))
 
     async def _stand_down(self) -> None:
@@ -156,7 +159,10 @@ class PortalUnit:
             await link.disabled(
                 PortalDisabled(error.code, f"access refused {failures} times in a row")
             )
-            return Release(due_at=utcnow() + IDLE, error=str(error))
+            return release_after_refusal(self.ctx, link.state, self.claimed, error)
+        unreachable = await after_unanswered(self.ctx, self.member_id, error, failures)
+        if unreachable is not None:  # network errors or 5xx unit after unit: probed from now on
+            return release_after_refusal(self.ctx, unreachable, self.claimed, error)
         delay = portal_backoff(failures)
         log.warning("portal backs off %.1fs: %s", delay, error, extra={"member_id": self.member_id})
         return Release(

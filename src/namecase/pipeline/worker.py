@@ -27,6 +27,7 @@ from namecase.pipeline.context import WorkerContext
 from namecase.pipeline.housekeeping import beat, forget, keep_house
 from namecase.pipeline.scheduling import startup_spread
 from namecase.pipeline.unit import PortalUnit
+from namecase.portals import lifecycle
 from namecase.portals.repository import PortalRepository
 from namecase.queue import leases
 from namecase.queue.models import PortalQueue
@@ -124,11 +125,13 @@ class Worker:
                 return
 
     async def _schedule_portals(self) -> None:
-        """Put every active portal in line, spread out: each first visit sweeps the portal."""
+        """Put every active portal in line, spread out: each first visit sweeps the portal and
+        checks its bindings (portals/lifecycle.py worker_started)."""
         async with self.ctx.sessions() as session, session.begin():
             active = await PortalRepository(session).active_member_ids()
             spread = startup_spread(len(active), self.ctx.settings.reconcile_interval)
             await leases.make_due(session, active, spread=spread)
+            await lifecycle.worker_started(session)
 
     async def _heartbeat(self) -> None:
         await beat(self.ctx, self.id, self.items_done)

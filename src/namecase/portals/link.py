@@ -27,8 +27,9 @@ from namecase.bitrix import (
 )
 from namecase.db import utcnow
 from namecase.metrics import TOKEN_REFRESHES
+from namecase.portals import lifecycle
 from namecase.portals.crypto import TokenCipher
-from namecase.portals.models import Portal
+from namecase.portals.models import Portal, PortalState
 from namecase.portals.repository import PortalRepository
 
 # Refresh a little before the recorded expiry: a token that expires in flight costs a request.
@@ -36,7 +37,10 @@ EXPIRY_MARGIN = dt.timedelta(seconds=30)
 
 
 class PortalInactive(PortalDisabled):
-    """The portal is not active (uninstalled, auth failed, unpaid): no call leaves the process."""
+    """The portal is not in a state this link calls in: no call leaves the process."""
+
+
+SERVED = frozenset({PortalState.ACTIVE})
 
 
 class RefreshLocks:
@@ -80,6 +84,8 @@ class StoredPortalLink:
         oauth: OAuthClient,
         locks: RefreshLocks,
         bucket: LeakyBucket | None = None,
+        usable_in: frozenset[PortalState] = SERVED,
+        reports: bool = True,
     ) -> None:
         self._member_id = portal.member_id
         self._sessions = sessions
@@ -89,6 +95,11 @@ class StoredPortalLink:
         self._bucket = bucket or LeakyBucket.for_portal(
             portal.rate_capacity or 50.0, portal.rate_per_second or 2.0
         )
+        # A probe calls a portal that is not active; an uninstall check only asks, so what it
+        # hears changes no state (`reports=False`): portals/uninstall.py decides.
+        self._usable_in = usable_in
+        self._reports = reports
+        self.token_fresh = False  # has this link's token just come from the OAuth server?
         self._remember(portal)
 
     def _remember(self, portal: Portal) -> None:
@@ -115,18 +126,25 @@ class StoredPortalLink:
     def _current(self) -> Credentials:
         return Credentials(self._client_endpoint, self._access_token)
 
+    def _usable(self, state: str) -> bool:
+        return state in self._usable_in
+
     async def credentials(self) -> Credentials:
-        if self._state != "active" or not self._access_token:
+        if not self._usable(self._state) or not self._access_token:
             raise PortalInactive("PORTAL_INACTIVE", f"portal is {self._state}")
         if self._expires_at is not None and self._expires_at - EXPIRY_MARGIN <= utcnow():
-            try:
-                return await self.refresh(self._current())
-            except PortalDisabled as error:
-                # The client records a terminal refresh failure only for refreshes it started
-                # itself (after expired_token); this one is ours, so record it here.
-                await self.disabled(error)
-                raise
+            return await self.renew()
         return self._current()
+
+    async def renew(self) -> Credentials:
+        """A new token pair now (keep-alive, a refused token to check with a fresh one)."""
+        try:
+            return await self.refresh(self._current())
+        except PortalDisabled as error:
+            # The client records a terminal refresh failure only for refreshes it started
+            # itself (after expired_token); this one is ours, so record it here.
+            await self.disabled(error)
+            raise
 
     async def refresh(self, stale: Credentials) -> Credentials:
         async with (
@@ -136,7 +154,7 @@ class StoredPortalLink:
         ):
             repository = PortalRepository(session)
             portal = await repository.lock(self._member_id)
-            if portal is None or portal.state != "active" or not portal.refresh_token_enc:
+            if portal is None or not self._usable(portal.state) or not portal.refresh_token_enc:
                 state = portal.state if portal else "uninstalled"
                 raise PortalInactive("PORTAL_INACTIVE", f"portal is {state}")
             if self._refreshed_by_someone_else(portal, stale):
@@ -152,6 +170,7 @@ class StoredPortalLink:
                 store_grant(portal, grant, self._cipher)
                 TOKEN_REFRESHES.labels("ok").inc()
             self._remember(portal)
+            self.token_fresh = True
         return self._current()
 
     def _refreshed_by_someone_else(self, portal: Portal, stale: Credentials) -> bool:
@@ -172,18 +191,16 @@ class StoredPortalLink:
         self._client_endpoint = new_client_endpoint
 
     async def disabled(self, error: PortalDisabled) -> None:
-        """Record the terminal state — unless the tokens were replaced since this link read them
-        (a reinstall or app update meanwhile): the verdict is about tokens that are gone."""
-        if isinstance(error, PortalInactive):
+        """Hand the refusal to the state machine (portals/lifecycle.py) — unless the tokens were
+        replaced since this link read them (a reinstall or app update meanwhile): the verdict is
+        about tokens that are gone."""
+        if isinstance(error, PortalInactive) or not self._reports:
             return
         async with self._sessions() as session, session.begin():
-            await PortalRepository(session).set_state(
-                self._member_id,
-                error.portal_state,
-                f"{error.code}: {error.description}"[:500],
-                token_version=self._token_version,
+            state = await lifecycle.refused(
+                session, self._member_id, error, token_version=self._token_version
             )
-        self._state = error.portal_state
+        self._state = state or PortalState.UNINSTALLED
 
 
 def domain_of(client_endpoint: str) -> str:

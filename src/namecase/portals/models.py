@@ -6,7 +6,18 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from namecase.db import Base, UTCDateTime, utcnow
@@ -17,13 +28,25 @@ class PortalState(StrEnum):
 
     ACTIVE = "active"
     PAYMENT_REQUIRED = "payment_required"
+    UNREACHABLE = "unreachable"
     AUTH_FAILED = "auth_failed"
     UNINSTALLED = "uninstalled"
 
     @property
     def served(self) -> bool:
-        """Is the portal served now: may its events be accepted and its REST API be called?"""
+        """Is the portal served now: is its work done and its REST API called?"""
         return self is PortalState.ACTIVE
+
+    @property
+    def recoverable(self) -> bool:
+        """Temporarily unavailable: probed every RECOVERY_INTERVAL, its work kept until then."""
+        return self in (PortalState.PAYMENT_REQUIRED, PortalState.UNREACHABLE)
+
+    @property
+    def accepts_events(self) -> bool:
+        """Are its CRM events stored? Served portals', and those of a temporarily unavailable
+        one: they wait in the inbox for its recovery (and wake its probe)."""
+        return self.served or self.recoverable
 
 
 PORTAL_STATES = tuple(state.value for state in PortalState)
@@ -55,6 +78,12 @@ class Portal(Base):
     token_version: Mapped[int] = mapped_column(Integer, default=0)
     # Set when Bitrix24 wiped our event handlers (app update, install event); the worker re-binds.
     needs_bind: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When `event.get` last matched what should be bound (portals/bindings.py); NULL: check soon.
+    bindings_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # An ONAPPUNINSTALL that Bitrix24 has not confirmed yet (portals/lifecycle.py): honoured when
+    # a refresh or a fresh token is refused as uninstalled, forgotten when a call succeeds.
+    uninstall_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    uninstall_clean: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     refreshed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     installed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from namecase.db import utcnow
-from namecase.portals.models import SERVED_STATES, Portal, PortalState, RestCallLog
+from namecase.portals.models import SERVED_STATES, Portal, RestCallLog
 from namecase.queue import leases
 from namecase.schema import metadata
 
@@ -68,27 +68,30 @@ class PortalRepository:
         )
         return (await self.session.execute(statement)).scalar_one_or_none() in SERVED_STATES
 
-    async def set_state(
-        self, member_id: str, state: str, error: str | None, *, token_version: int | None = None
-    ) -> None:
-        """Set the portal's state; with `token_version`, only while its tokens are that pair.
-
-        An uninstalled portal stays uninstalled: only a reinstall (which rewrites the row)
-        brings it back, never a late error report about tokens it no longer has.
-        """
-        statement = update(Portal).where(
-            Portal.member_id == member_id, Portal.state != PortalState.UNINSTALLED
-        )
-        if token_version is not None:
-            statement = statement.where(Portal.token_version == token_version)
-        await self.session.execute(
-            statement.values(state=state, last_error=error, updated_at=utcnow())
-        )
-
     async def set_needs_bind(self, member_id: str, needed: bool) -> None:
         await self.session.execute(
             update(Portal).where(Portal.member_id == member_id).values(needs_bind=needed)
         )
+
+    async def bindings_checked(self, member_id: str, checked_at: dt.datetime) -> None:
+        await self.session.execute(
+            update(Portal)
+            .where(Portal.member_id == member_id)
+            .values(bindings_checked_at=checked_at)
+        )
+
+    async def recheck_bindings(self) -> None:
+        """A worker starts: every portal's bindings are checked on its next visit."""
+        await self.session.execute(
+            update(Portal).where(Portal.state.in_(SERVED_STATES)).values(bindings_checked_at=None)
+        )
+
+    async def member_ids_in(self, states: Sequence[str], error_prefix: str = "") -> Sequence[str]:
+        """Portals in these states (whose last error starts with `error_prefix`, if given)."""
+        statement = select(Portal.member_id).where(Portal.state.in_(states))
+        if error_prefix:
+            statement = statement.where(Portal.last_error.startswith(error_prefix))
+        return (await self.session.execute(statement)).scalars().all()
 
     async def make_due(self, member_id: str) -> None:
         """Put the portal in the worker's line now, ending any backoff earned with old tokens.

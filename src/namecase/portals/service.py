@@ -1,5 +1,8 @@
 """Portal lifecycle rules: install, app update, uninstall, event binding.
 
+The states and their transitions are portals/lifecycle.py; uninstalls are portals/uninstall.py;
+what is bound and how the portal's list is made to match is portals/bindings.py.
+
 Trust comes only from the OAuth server (DESIGN.md §3 "Where the portal lives"): an install form or
 an install event names a portal, but the portal's member_id and client_endpoint are taken from the
 OAuth server's answer to a refresh with the presented refresh token. Nothing is stored before that
@@ -16,45 +19,38 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from namecase.bitrix import (
-    AccessDenied,
     BitrixClient,
     BitrixError,
     Credentials,
     EndpointGuard,
-    ExpiredToken,
     ForbiddenEndpoint,
-    InvalidAuth,
     LeakyBucket,
     OAuthClient,
-    PortalDisabled,
     PortalUnavailable,
     TokenGrant,
     rest_endpoint,
 )
 from namecase.db import utcnow
-from namecase.portals.crypto import TokenCipher, application_token_matches, hash_application_token
+from namecase.portals import lifecycle, uninstall
+from namecase.portals.bindings import BindingPlan, match_bindings
+from namecase.portals.crypto import TokenCipher, hash_application_token
 from namecase.portals.link import (
+    SERVED,
     ReadOnlyLink,
     RefreshLocks,
     StoredPortalLink,
     domain_of,
     store_grant,
 )
-from namecase.portals.models import Portal
+from namecase.portals.models import Portal, PortalState
 from namecase.portals.repository import PortalRepository
 from namecase.portals.schemas import PortalOptions, RestCallRecord
+from namecase.portals.uninstall import UninstallVerdict
 
 log = logging.getLogger(__name__)
 
-BOUND_EVENTS = (
-    "ONCRMCONTACTADD",
-    "ONCRMCONTACTUPDATE",
-    "ONCRMLEADADD",
-    "ONCRMLEADUPDATE",
-    "ONAPPUNINSTALL",
-)
-# bitrix24-protocol.md §3: a duplicate bind answers one of these; both mean "already bound".
-_ALREADY_BOUND = ("unable to set event handler", "handler already binded", "already bound")
+# An uninstall is checked in any state but uninstalled (it has no tokens left to ask with).
+NOT_UNINSTALLED = frozenset(PortalState) - {PortalState.UNINSTALLED}
 
 
 class InstallRejected(Exception):
@@ -102,8 +98,20 @@ class PortalService:
         self._allow_http = allow_http
         self._guard = guard or EndpointGuard(allow_loopback=allow_http)
 
-    def link(self, portal: Portal, bucket: LeakyBucket | None = None) -> StoredPortalLink:
-        """A client link for calling this portal."""
+    @property
+    def handler_url(self) -> str:
+        """Where our events are bound: {PUBLIC_URL}/events."""
+        return self._handler_url
+
+    def link(
+        self,
+        portal: Portal,
+        bucket: LeakyBucket | None = None,
+        *,
+        usable_in: frozenset[PortalState] = SERVED,
+        reports: bool = True,
+    ) -> StoredPortalLink:
+        """A client link for calling this portal (by default only while it is active)."""
         return StoredPortalLink(
             portal,
             sessions=self._sessions,
@@ -111,6 +119,8 @@ class PortalService:
             oauth=self._oauth,
             locks=self._locks,
             bucket=bucket,
+            usable_in=usable_in,
+            reports=reports,
         )
 
     async def install(self, identity: PortalIdentity) -> Portal:
@@ -198,104 +208,61 @@ class PortalService:
                 )
             portal.lang = identity.lang
             portal.application_token_hash = hash_application_token(identity.application_token)
-            portal.state = "active"
-            portal.last_error = None
-            portal.uninstalled_at = None
+            lifecycle.installed(portal)
             portal.installed_at = utcnow()
             portal.needs_bind = needs_bind
+            if needs_bind:
+                portal.bindings_checked_at = None  # the next visit binds them
             await repository.make_due(grant.member_id)
         log.info("portal installed", extra={"member_id": grant.member_id})
         return portal
 
-    async def bind_events(self, portal: Portal) -> None:
-        """Bind every event we need to {PUBLIC_URL}/events; already-bound ones are left alone.
+    async def bind_events(
+        self, portal: Portal, link: StoredPortalLink | None = None
+    ) -> BindingPlan:
+        """Make the portal's handlers ours at {PUBLIC_URL}/events (portals/bindings.py).
 
-        Updates and reinstalls wipe an app's handlers (protocol §3), so this runs on each of them.
+        Updates and reinstalls wipe an app's handlers (protocol §3), so this runs on each of
+        them, and a worker repeats it every BINDING_CHECK_INTERVAL.
         """
-        link = self.link(portal)
-        bound = await self._bitrix.call(link, "event.get")
-        present = {
-            str(entry.get("event", "")).upper()
-            for entry in (bound or [])
-            if isinstance(entry, Mapping) and entry.get("handler") == self._handler_url
-        }
-        missing = [event for event in BOUND_EVENTS if event not in present]
-        if missing:
-            commands = {
-                event: ("event.bind", {"event": event, "handler": self._handler_url})
-                for event in missing
-            }
-            result = await self._bitrix.batch(link, commands)
-            failures = [e for e in result.errors.values() if not _means_already_bound(e)]
-            if failures:
-                raise failures[0]
-        await self._set_needs_bind(portal.member_id, False)
+        plan = await match_bindings(self._bitrix, link or self.link(portal), self._handler_url)
+        async with self._sessions() as session, session.begin():
+            repository = PortalRepository(session)
+            await repository.set_needs_bind(portal.member_id, False)
+            await repository.bindings_checked(portal.member_id, utcnow())
+        return plan
+
+    async def binding_check_failed(self, member_id: str) -> None:
+        """Try the bindings again soon (pipeline/recovery.py BINDING_RETRY), not at once."""
+        async with self._sessions() as session, session.begin():
+            repository = PortalRepository(session)
+            await repository.set_needs_bind(member_id, True)
+            await repository.bindings_checked(member_id, utcnow())
 
     async def _set_needs_bind(self, member_id: str, needed: bool) -> None:
         async with self._sessions() as session, session.begin():
             await PortalRepository(session).set_needs_bind(member_id, needed)
 
-    async def uninstall(self, member_id: str, application_token: str, *, clean: bool) -> bool:
-        """ONAPPUNINSTALL: mark uninstalled and drop tokens; CLEAN also deletes all our data.
-
-        Returns False (nothing changed) when the application_token does not match, or when the
-        app is evidently still installed (see `_still_installed`).
-        """
-        async with self._sessions() as session:
-            known = await PortalRepository(session).get(member_id)
-        if known is None or not application_token_matches(
-            application_token, known.application_token_hash
-        ):
-            return False
-        if known.state == "active" and await self._still_installed(known):
-            log.warning(
-                "ONAPPUNINSTALL ignored: the app still works", extra={"member_id": member_id}
-            )
-            return False
-        async with self._sessions() as session, session.begin():
-            repository = PortalRepository(session)
-            portal = await repository.lock(member_id)
-            if portal is None or not application_token_matches(
-                application_token, portal.application_token_hash
-            ):
-                return False
-            portal.state = "uninstalled"
-            portal.uninstalled_at = utcnow()
-            portal.access_token_enc = None
-            portal.refresh_token_enc = None
-            portal.access_expires_at = None
-            if clean:
-                portal.settings = PortalOptions().model_dump(mode="json")
-                await repository.delete_everything_of(member_id)
-        log.info("portal uninstalled", extra={"member_id": member_id, "clean": clean})
-        return True
-
-    async def _still_installed(self, portal: Portal) -> bool:
-        """Do the stored tokens still work? Then the uninstall event is forged.
-
-        The application_token is no secret from the portal's users: every frame POST carries it.
-        A real uninstall revokes the app's rights before the event is sent (protocol §8), so a
-        call that succeeds proves the event false. Only an authorization refusal confirms it; a
-        portal that does not answer confirms nothing (the worker will find out later).
-        """
-        try:
-            await self._bitrix.call(self.link(portal), "app.info")
-        except (InvalidAuth, ExpiredToken, PortalDisabled, AccessDenied):
-            return False
-        except BitrixError:
-            return True
-        return True
+    async def uninstall(
+        self, member_id: str, application_token: str, *, clean: bool, may_ask: bool = True
+    ) -> UninstallVerdict:
+        """ONAPPUNINSTALL: honoured once Bitrix24 confirms the app is gone (portals/uninstall.py);
+        `may_ask=False` (the check budget is spent) only remembers it for a worker to confirm."""
+        return await uninstall.uninstall(
+            self._sessions,
+            self._bitrix,
+            lambda portal: self.link(portal, usable_in=NOT_UNINSTALLED, reports=False),
+            member_id=member_id,
+            application_token=application_token,
+            clean=clean,
+            may_ask=may_ask,
+        )
 
     async def recent_calls(self, member_id: str, limit: int = 100) -> list[RestCallRecord]:
         """The portal's latest REST exchanges, newest first (the Marketplace call log)."""
         async with self._sessions() as session:
             rows = await PortalRepository(session).recent_calls(member_id, limit)
             return [RestCallRecord.model_validate(row) for row in rows]
-
-
-def _means_already_bound(error: BitrixError) -> bool:
-    text = f"{error.code} {error.description}".lower()
-    return any(marker in text for marker in _ALREADY_BOUND)
 
 
 def options_of(portal: Portal) -> PortalOptions:

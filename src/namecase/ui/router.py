@@ -25,6 +25,7 @@ from namecase.callers import caller_of
 from namecase.db import ROW_ID_MAX
 from namecase.i18n import Language, language_of
 from namecase.pipeline import backfill as backfills
+from namecase.portals import lifecycle
 from namecase.portals.models import Portal
 from namecase.portals.repository import PortalRepository
 from namecase.portals.schemas import ALL_FIELDS
@@ -105,6 +106,7 @@ async def _open(
     except FrameRejected:
         return _forbidden(request, lang, status=403)
     portal = access.portal
+    await lifecycle.request_probe(session, portal)  # unpaid or unreachable: look again soon
     lang = frame.language(portal)
     retention = runtime.settings.inbox_retention_days
     state = await service.page_state(session, portal, retention_days=retention)
