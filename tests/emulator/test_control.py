@@ -94,6 +94,40 @@ async def test_portal_actions_through_the_control_api(
     assert view["app_installed"] is False
 
 
+async def test_offline_switches_queue_and_admin_rights_through_the_control_api(
+    emulator: Emulator, base_url: str, http: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    control = f"{base_url}/_emulator"
+    created = await http.post(
+        f"{control}/portals", json={"plan": "professional", "features": {"extended": False}}
+    )
+    member_id = created.json()["member_id"]
+    await http.post(
+        f"{control}/portals/{member_id}/install", json={"install_url": receiver.url("/install")}
+    )
+    token = receiver.at("/install")[0].form["AUTH_ID"]
+    endpoint = created.json()["client_endpoint"]
+    await http.post(
+        f"{endpoint}event.bind",
+        json={"auth": token, "event": "ONCRMCONTACTADD", "event_type": "offline"},
+    )
+    await http.post(f"{control}/portals/{member_id}/contacts", json={"fields": {"NAME": "a"}})
+    queue = (await http.get(f"{control}/portals/{member_id}/offline")).json()
+    denied = await http.put(f"{control}/portals/{member_id}/features", json={"offline": False})
+    demoted = await http.post(f"{control}/portals/{member_id}/users/1/admin", json={"admin": False})
+    profile = await http.post(f"{endpoint}profile", json={"auth": token})
+
+    assert created.json()["features"] == {
+        "offline": True,
+        "extended": False,
+        "auth_connector": True,
+    }
+    assert [(e["EVENT_NAME"], e["CONNECTOR_ID"]) for e in queue] == [("ONCRMCONTACTADD", "")]
+    assert denied.json()["offline"] is False
+    assert demoted.json() == {"user_id": 1, "admin": False}
+    assert profile.json()["result"]["ADMIN"] is False
+
+
 async def test_unknown_portals_and_routes_answer_404(
     base_url: str, http: httpx.AsyncClient
 ) -> None:

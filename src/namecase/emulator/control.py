@@ -112,6 +112,16 @@ class ControlApi:
             return 200, portal.faults.as_dict()
         if action == "stats":
             return 200, portal.stats.as_dict()
+        if action == "features":  # offline events allowed or denied (doorbell.py)
+            if verb in ("PUT", "PATCH", "POST"):
+                portal.features.update(body)
+            return 200, portal.features.as_dict()
+        if action == "offline":  # the offline queue as it stands, every connector
+            entries = portal.offline.entries.values()
+            return 200, [{**e.as_listed(portal.tz), "CONNECTOR_ID": e.connector} for e in entries]
+        if len(parts) == 3 and parts[0] == "users" and parts[2] == "admin" and verb == "POST":
+            emulator.set_admin(member_id, int(parts[1]), bool(body["admin"]))
+            return 200, {"user_id": int(parts[1]), "admin": portal.users[int(parts[1])].admin}
         if parts and parts[0] in ("contacts", "leads"):
             return await self._record_route(verb, portal, parts, body)
         return self._portal_event(verb, portal, action, body)
@@ -182,6 +192,7 @@ class ControlApi:
             bucket_depth=int(depth) if depth is not None else None,
             drain_per_second=float(drain) if drain is not None else None,
         )
+        portal.features.update(dict(body.get("features") or {}))
         return self._portal_view(portal)
 
     def _portal_view(self, portal: Portal) -> dict[str, Any]:
@@ -196,9 +207,17 @@ class ControlApi:
             "application_token": portal.application_token,
             "payment_required": portal.payment_required,
             "handlers": [
-                {"id": h.id, "event": h.event, "handler": h.handler, "auth_type": h.user_id}
+                {
+                    "id": h.id,
+                    "event": h.event,
+                    "handler": h.handler,
+                    "auth_type": h.user_id,
+                    "offline": h.offline,
+                    "connector": h.connector,
+                }
                 for h in portal.handlers
             ],
+            "features": portal.features.as_dict(),
         }
 
     def _frame_auth(self, query: dict[str, str]) -> dict[str, Any]:

@@ -7,7 +7,8 @@ import asyncio
 import random
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -15,10 +16,13 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import httpx
 
 from namecase.emulator.bxtime import format_bitrix_datetime
+from namecase.emulator.doorbell import Ring
+from namecase.emulator.event_methods import DOORBELL_EVENT
 from namecase.emulator.events import Delivery, EventAuth, EventDispatcher, event_auth_block
 from namecase.emulator.faults import Faults
 from namecase.emulator.oauth import OAuthServer
-from namecase.emulator.portal import Portal, PortalStats
+from namecase.emulator.offline_delivery import record_offline
+from namecase.emulator.portal import EventHandler, Portal, PortalStats
 from namecase.emulator.rest import RestApi
 from namecase.emulator.tokens import TokenPair, TokenStore, new_token
 
@@ -291,6 +295,7 @@ class Emulator:
         data = {"LANGUAGE_ID": portal.language, "CLEAN": 1 if clean else 0}
         self.fire_event(portal, "ONAPPUNINSTALL", data, user_id=None, automation=True, auth=auth)
         portal.handlers = []
+        portal.offline.forget()  # the app's queue goes with the app
         portal.app_installed = False
         portal.install_finished = False
         portal.event_tokens.clear()
@@ -412,11 +417,17 @@ class Emulator:
         record_id: int,
         user_id: int,
         automation: bool,
+        connector: str = "",
     ) -> None:
-        """A CRM record changed (REST or user): fire ONCRM<ENTITY><ACTION>."""
+        """A CRM record changed (REST or user): fire ONCRM<ENTITY><ACTION>.
+
+        ``connector`` is the ``auth_connector`` the changing call carried (offline.py).
+        """
         event = f"{portal.store(entity).schema.event_prefix}{action}"
         data = {"FIELDS": {"ID": record_id}}
-        self.fire_event(portal, event, data, user_id=user_id, automation=automation)
+        self.fire_event(
+            portal, event, data, user_id=user_id, automation=automation, connector=connector
+        )
 
     def fire_event(
         self,
@@ -427,9 +438,15 @@ class Emulator:
         user_id: int | None,
         automation: bool,
         auth: dict[str, str] | None = None,
+        connector: str = "",
     ) -> None:
-        """Queue ``event`` to every online handler bound to it, once the install is finished."""
+        """Queue ``event`` to every online handler bound to it, once the install is finished,
+        and to the offline queue of every connector bound to it but ``connector`` (§10)."""
         portal.stats.events_fired += 1
+        if portal.app_installed and record_offline(
+            portal, event, data, user_id, connector, self.now()
+        ):
+            self._ring_doorbell(portal, Ring(_acting_user(0, user_id, automation), automation))
         handlers = portal.handlers_for(event)
         if not handlers:
             return
@@ -437,23 +454,70 @@ class Emulator:
             # "События не будут отправляться в приложение, пока установка не завершена" (§1).
             portal.stats.events_suppressed_before_install += 1
             return
-        now = self.now()
         for handler in handlers:
-            block = auth or self._event_auth(
-                portal, _acting_user(handler.user_id, user_id, automation)
-            )
-            delivery = Delivery(
-                member_id=portal.member_id,
-                event=event,
-                url=handler.handler,
-                handler_id=handler.id,
-                data=dict(data),
-                auth=block,
-                queued_at=now,
-            )
-            portal.stats.deliveries_queued += 1
-            drop = portal.faults.draw_drop(self.rng)
-            self.dispatcher.submit(delivery, delay=portal.faults.event_delay, drop=drop)
+            self._deliver(portal, handler, event, data, user_id, automation, auth)
+
+    def _deliver(
+        self,
+        portal: Portal,
+        handler: EventHandler,
+        event: str,
+        data: Mapping[str, Any],
+        user_id: int | None,
+        automation: bool,
+        auth: dict[str, str] | None,
+    ) -> None:
+        block = auth or self._event_auth(portal, _acting_user(handler.user_id, user_id, automation))
+        delivery = Delivery(
+            member_id=portal.member_id,
+            event=event,
+            url=handler.handler,
+            handler_id=handler.id,
+            data=dict(data),
+            auth=block,
+            queued_at=self.now(),
+        )
+        portal.stats.deliveries_queued += 1
+        drop = portal.faults.draw_drop(self.rng)
+        self.dispatcher.submit(delivery, delay=portal.faults.event_delay, drop=drop)
+
+    @contextmanager
+    def offline_request(self, portal: Portal) -> Iterator[None]:
+        """A REST request to ``portal``: the doorbell rings once, when it ends (doorbell.py)."""
+        portal.doorbell.open_request()
+        try:
+            yield
+        finally:
+            held = portal.doorbell.close_request()
+            if held is not None:
+                self._ring_doorbell(portal, held)
+
+    def _ring_doorbell(self, portal: Portal, ring: Ring) -> None:
+        """ONOFFLINEEVENT to its handlers whose minTimeout window allows a ring now; its
+        ``data`` is empty (on-offline-event.md: "Приходит пустым")."""
+        if portal.doorbell.hold_or_pass(ring) is None:
+            return
+        if not portal.install_finished:
+            # "События не будут отправляться в приложение, пока установка не завершена".
+            portal.stats.events_suppressed_before_install += 1
+            return
+        now = self.now()
+        for handler in portal.handlers_for(DOORBELL_EVENT):
+            min_timeout = handler.min_timeout if handler.min_timeout is not None else 1
+            if not portal.doorbell.allows(handler.id, min_timeout, now):
+                portal.stats.doorbell_dropped += 1
+                continue
+            portal.stats.doorbell_rings += 1
+            self._deliver(portal, handler, DOORBELL_EVENT, {}, ring.user_id, ring.automation, None)
+
+    def set_offline_features(self, member_id: str, **switches: bool) -> None:
+        """Allow or deny offline events on a portal: ``offline``, ``extended``,
+        ``auth_connector`` (doorbell.py, OfflineFeatures)."""
+        self.portal(member_id).features.update(dict(switches))
+
+    def set_admin(self, member_id: str, user_id: int, admin: bool) -> None:
+        """Grant or take a user's administrator rights (e.g. the installer loses them)."""
+        self.portal(member_id).users[user_id].admin = admin
 
     def _event_auth(self, portal: Portal, user_id: int | None) -> dict[str, str]:
         assert portal.application_token is not None

@@ -9,8 +9,10 @@ from typing import Any
 
 from namecase.emulator.bxtime import MOSCOW
 from namecase.emulator.crm import CONTACT, LEAD, CrmStore
+from namecase.emulator.doorbell import Doorbell, OfflineFeatures
 from namecase.emulator.faults import Faults
 from namecase.emulator.limits import LeakyBucket, OperatingClock, limits_for_plan
+from namecase.emulator.offline import OfflineQueue
 from namecase.emulator.tokens import TokenPair
 
 PLANS = ("free", "basic", "standard", "professional", "enterprise")
@@ -44,6 +46,8 @@ class EventHandler:
     handler: str
     user_id: int  # auth_type: 0 = the user whose action caused the event
     offline: bool = False
+    connector: str = ""  # auth_connector of the binding (offline: which queue, §10)
+    min_timeout: int | None = None  # options.minTimeout (ONOFFLINEEVENT only)
 
 
 @dataclass
@@ -67,6 +71,12 @@ class PortalStats:
     events_fired: int = 0
     events_suppressed_before_install: int = 0
     deliveries_queued: int = 0
+    # Offline events (§10): changes queued (new or merged entries), changes kept out of a
+    # connector's queue because the call carried that connector, doorbell rings sent and dropped.
+    offline_queued: int = 0
+    offline_suppressed: int = 0
+    doorbell_rings: int = 0
+    doorbell_dropped: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready view; record keys become ``"contact:5"``."""
@@ -86,6 +96,10 @@ class PortalStats:
             "events_fired": self.events_fired,
             "events_suppressed_before_install": self.events_suppressed_before_install,
             "deliveries_queued": self.deliveries_queued,
+            "offline_queued": self.offline_queued,
+            "offline_suppressed": self.offline_suppressed,
+            "doorbell_rings": self.doorbell_rings,
+            "doorbell_dropped": self.doorbell_dropped,
         }
 
 
@@ -133,6 +147,9 @@ class Portal:
         self.language = "ru"
         self.payment_required = False
         self.event_tokens: dict[int, TokenPair] = {}
+        self.offline = OfflineQueue()
+        self.features = OfflineFeatures.for_plan(plan)
+        self.doorbell = Doorbell()
         self.stats = PortalStats()
 
     @property
@@ -155,10 +172,24 @@ class Portal:
         """The CRM store for ``"contact"`` or ``"lead"``."""
         return self.contacts if entity == "contact" else self.leads
 
-    def add_handler(self, event: str, handler: str, user_id: int, offline: bool) -> EventHandler:
+    def add_handler(
+        self,
+        event: str,
+        handler: str,
+        user_id: int,
+        offline: bool,
+        connector: str = "",
+        min_timeout: int | None = None,
+    ) -> EventHandler:
         """Append a handler row and return it."""
         row = EventHandler(
-            id=self._next_handler_id, event=event, handler=handler, user_id=user_id, offline=offline
+            id=self._next_handler_id,
+            event=event,
+            handler=handler,
+            user_id=user_id,
+            offline=offline,
+            connector=connector,
+            min_timeout=min_timeout,
         )
         self._next_handler_id += 1
         self.handlers.append(row)
@@ -167,3 +198,7 @@ class Portal:
     def handlers_for(self, event: str) -> list[EventHandler]:
         """Online handlers bound to ``event`` (names compared in upper case, protocol §2)."""
         return [h for h in self.handlers if h.event == event and not h.offline]
+
+    def offline_handlers_for(self, event: str) -> list[EventHandler]:
+        """Offline bindings of ``event``: one queue per connector (§10)."""
+        return [h for h in self.handlers if h.event == event and h.offline]

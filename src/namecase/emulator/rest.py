@@ -8,58 +8,23 @@ operating-time limit, the method itself, and the ``time`` block.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from namecase.emulator import errors
 from namecase.emulator.batch import BATCH_LIMIT, PARTS, batch_items, php_array, substitute_results
 from namecase.emulator.bxtime import format_bitrix_datetime, time_block
+from namecase.emulator.calls import CallContext, MethodHandler, MethodResult, as_int
 from namecase.emulator.errors import RestError
+from namecase.emulator.event_methods import event_methods
+from namecase.emulator.offline_methods import offline_methods, wrong_license
 from namecase.emulator.phpform import decode_php_query, php_values
-from namecase.emulator.portal import Portal, User
+from namecase.emulator.portal import Portal
 from namecase.emulator.tokens import AccessGrant
 
 if TYPE_CHECKING:
     from namecase.emulator.emulator import Emulator
-
-# Events an app may bind here, and the scope each needs (event.bind: "Event not found" when
-# the event is unknown or outside the app's scope).
-EVENT_SCOPES = {
-    "ONCRMCONTACTADD": "crm",
-    "ONCRMCONTACTUPDATE": "crm",
-    "ONCRMCONTACTDELETE": "crm",
-    "ONCRMLEADADD": "crm",
-    "ONCRMLEADUPDATE": "crm",
-    "ONCRMLEADDELETE": "crm",
-    "ONAPPINSTALL": "",
-    "ONAPPUNINSTALL": "",
-    "ONAPPUPDATE": "",
-    "ONAPPTEST": "",
-}
-
-
-@dataclass
-class CallContext:
-    """Who calls, on which portal, at what time."""
-
-    emulator: Emulator
-    portal: Portal
-    user: User
-    now: float
-
-
-@dataclass
-class MethodResult:
-    """A method's ``result`` plus list paging (``total``/``next``)."""
-
-    result: Any
-    total: int | None = None
-    next: int | None = None
-
-
-MethodHandler = Callable[[CallContext, dict[str, Any]], MethodResult]
 
 
 class RestApi:
@@ -73,9 +38,8 @@ class RestApi:
             "user.admin": ("", _user_admin),
             "user.current": ("", _user_current),
             "scope": ("", _scope),
-            "event.bind": ("", _event_bind),
-            "event.unbind": ("", _event_unbind),
-            "event.get": ("", _event_get),
+            **event_methods(),
+            **offline_methods(),
         }
         for entity in ("contact", "lead"):
             self.methods.update(_crm_methods(entity))
@@ -84,15 +48,18 @@ class RestApi:
         self, portal: Portal, method: str, params: dict[str, Any], started: float
     ) -> tuple[int, dict[str, Any]]:
         """Run one HTTP-level call and return ``(status, body)``."""
-        try:
-            context = self._authenticate(portal, params.pop("auth", None), started)
-            if method == "batch":
-                portal.stats.calls_by_method["batch"] += 1
-                result = self._batch(context, params)
-                return 200, self._success(result, started, method=None, portal=portal)
-            return 200, self._call(context, method, params, started)
-        except RestError as error:
-            return error.status, self._error_body(error, portal, method, started)
+        # Offline changes made by this request ring the doorbell once, when it ends (doorbell.py).
+        with self.emulator.offline_request(portal):
+            try:
+                context = self._authenticate(portal, params.pop("auth", None), started)
+                context.connector = _connector(portal, params)
+                if method == "batch":
+                    portal.stats.calls_by_method["batch"] += 1
+                    result = self._batch(context, params)
+                    return 200, self._success(result, started, method=None, portal=portal)
+                return 200, self._call(context, method, params, started)
+            except RestError as error:
+                return error.status, self._error_body(error, portal, method, started)
 
     def _authenticate(self, portal: Portal, token: Any, now: float) -> CallContext:
         if portal.plan == "free":
@@ -162,7 +129,11 @@ class RestApi:
                 )
             sub_params = substitute_results(decode_php_query(query), parts["result"])
             sub_params.pop("auth", None)
-            outcome = self._run_method(context, method, sub_params)
+            # A command's own auth_connector, else the batch's: [3P-src] suggests the batch's
+            # auth parameters reach every command; UNCONFIRMED (§10), so both are honoured.
+            own = _connector(context.portal, sub_params)
+            command_context = replace(context, connector=own or context.connector)
+            outcome = self._run_method(command_context, method, sub_params)
         except RestError as error:
             parts["result_error"][key] = error.body()
             return True
@@ -202,6 +173,17 @@ class RestApi:
                 block["operating_reset_at"] = reset_at
             block["operating"] = portal.operating.operating(method, finished)
         return block
+
+
+def _connector(portal: Portal, params: dict[str, Any]) -> str:
+    """Take the call's `auth_connector` (a top-level parameter next to `auth`, §10). On a portal
+    without the feature any call carrying it is refused, as [3P-src] checks it when it
+    authenticates (403 WRONG_LICENSE, §10 "Binding")."""
+    value = params.pop("auth_connector", None)
+    connector = "" if value is None or isinstance(value, list | dict) else str(value).strip()
+    if connector and not portal.features.auth_connector:
+        raise wrong_license("auth_connector")
+    return connector
 
 
 def _method_name(raw: str) -> str:
@@ -261,123 +243,6 @@ def _scope(context: CallContext, params: dict[str, Any]) -> MethodResult:
     return MethodResult(context.emulator.config.scope.split(","))
 
 
-# --- events (§3) ----------------------------------------------------------------------
-
-
-def _event_bind(context: CallContext, params: dict[str, Any]) -> MethodResult:
-    user, portal = context.user, context.portal
-    event = str(params.get("event") or "").upper()
-    event_type = str(params.get("event_type") or "online").lower()
-    handler = str(params.get("handler") or "")
-    auth_type = _as_int(params.get("auth_type"))
-    if auth_type > 0 and not user.admin and auth_type != user.id:
-        raise errors.access_denied(
-            "Access denied! Event binding with AUTH_TYPE requires administrator access rights"
-        )
-    if auth_type <= 0 and not user.admin:
-        auth_type = user.id  # non-admins bind for themselves (event-bind.md)
-    if not event:
-        raise errors.argument_null("EVENT")
-    if event_type not in ("online", "offline"):
-        raise RestError(400, "ERROR_ARGUMENT", "Value must be one of {online|offline}")
-    if event_type == "offline":
-        if not user.admin:
-            raise errors.access_denied(
-                "Access denied! Offline events binding requires administrator access rights"
-            )
-        handler, auth_type = "", 0
-    elif not handler:
-        raise errors.argument_null("HANDLER")
-    else:
-        _check_handler_url(handler)
-    if not _event_in_scope(context, event):
-        raise RestError(400, "ERROR_EVENT_NOT_FOUND", "Event not found")
-    offline = event_type == "offline"
-    for row in portal.handlers:
-        if (row.event, row.handler, row.user_id, row.offline) == (
-            event,
-            handler,
-            auth_type,
-            offline,
-        ):
-            raise RestError(
-                400, "ERROR_CORE", "Unable to set event handler: Handler already binded"
-            )
-    portal.add_handler(event, handler, auth_type, offline)
-    return MethodResult(True)
-
-
-def _check_handler_url(handler: str) -> None:
-    parts = urlsplit(handler)
-    if parts.scheme not in ("http", "https"):
-        raise RestError(400, "ERROR_UNSUPPORTED_PROTOCOL", "Unsupported handler protocol")
-    if not parts.hostname or "." not in parts.hostname:
-        raise RestError(400, "ERROR_WRONG_HANDLER_URL", "Wrong handler URL")
-
-
-def _event_in_scope(context: CallContext, event: str) -> bool:
-    if event not in EVENT_SCOPES:
-        return False
-    needed = EVENT_SCOPES[event]
-    return not needed or needed in context.emulator.config.scope.split(",")
-
-
-def _event_unbind(context: CallContext, params: dict[str, Any]) -> MethodResult:
-    user, portal = context.user, context.portal
-    event = str(params.get("event") or "").upper()
-    event_type = str(params.get("event_type") or "online").lower()
-    handler = str(params.get("handler") or "")
-    if not event:
-        raise errors.argument_null("EVENT")
-    if event_type not in ("online", "offline"):
-        raise RestError(400, "ERROR_ARGUMENT", "Value must be one of {online|offline}")
-    offline = event_type == "offline"
-    if offline:
-        if not user.admin:
-            raise errors.access_denied(
-                "Access denied! Offline events unbinding requires administrator access rights"
-            )
-        handler = ""
-    elif not handler:
-        raise errors.argument_null("HANDLER")
-    wanted_user: int | None = None
-    if "auth_type" in params:
-        wanted_user = _as_int(params["auth_type"])
-    elif not user.admin:
-        wanted_user = user.id
-    kept, removed = [], 0
-    for row in portal.handlers:
-        matches = (row.event, row.handler, row.offline) == (event, handler, offline) and (
-            wanted_user is None or row.user_id == wanted_user
-        )
-        if matches:
-            removed += 1
-        else:
-            kept.append(row)
-    portal.handlers = kept
-    return MethodResult({"count": removed})
-
-
-def _event_get(context: CallContext, params: dict[str, Any]) -> MethodResult:
-    user, portal = context.user, context.portal
-    rows: list[dict[str, Any]] = []
-    for row in portal.handlers:
-        if not user.admin and row.user_id != user.id:
-            continue
-        if row.offline:
-            rows.append({"event": row.event, "connector_id": "", "offline": 1})
-        else:
-            rows.append(
-                {
-                    "event": row.event,
-                    "handler": row.handler,
-                    "auth_type": str(row.user_id),
-                    "offline": 0,
-                }
-            )
-    return MethodResult(rows)
-
-
 # --- CRM (§7) ---------------------------------------------------------------------------
 
 
@@ -387,7 +252,9 @@ def _crm_methods(entity: str) -> dict[str, tuple[str, MethodHandler]]:
         portal = context.portal
         now_text = format_bitrix_datetime(context.now, portal.tz)
         record_id = portal.store(entity).add(fields, context.user.id, now_text)
-        context.emulator.crm_changed(portal, entity, "ADD", record_id, context.user.id, False)
+        context.emulator.crm_changed(
+            portal, entity, "ADD", record_id, context.user.id, False, context.connector
+        )
         return MethodResult(record_id)
 
     def get(context: CallContext, params: dict[str, Any]) -> MethodResult:
@@ -405,7 +272,9 @@ def _crm_methods(entity: str) -> dict[str, tuple[str, MethodHandler]]:
         if not store.update(record_id, fields, context.user.id, now_text):
             raise errors.crm_error(store.schema.not_found_on_update)
         portal.stats.updates_per_record[(entity, record_id)] += 1
-        context.emulator.crm_changed(portal, entity, "UPDATE", record_id, context.user.id, False)
+        context.emulator.crm_changed(
+            portal, entity, "UPDATE", record_id, context.user.id, False, context.connector
+        )
         return MethodResult(True)
 
     def delete(context: CallContext, params: dict[str, Any]) -> MethodResult:
@@ -413,7 +282,9 @@ def _crm_methods(entity: str) -> dict[str, tuple[str, MethodHandler]]:
         portal = context.portal
         if not portal.store(entity).delete(record_id):
             raise RestError(400, "ERROR_CORE", "Элемент не найден")
-        context.emulator.crm_changed(portal, entity, "DELETE", record_id, context.user.id, False)
+        context.emulator.crm_changed(
+            portal, entity, "DELETE", record_id, context.user.id, False, context.connector
+        )
         return MethodResult(True)
 
     def list_(context: CallContext, params: dict[str, Any]) -> MethodResult:
@@ -421,7 +292,7 @@ def _crm_methods(entity: str) -> dict[str, tuple[str, MethodHandler]]:
         order = _array_param(params, "order")
         select = [str(name) for name in php_values(params.get("select"))]
         page = context.portal.store(entity).list_page(
-            filter_, order, select, _as_int(params.get("start"))
+            filter_, order, select, as_int(params.get("start"))
         )
         return MethodResult(page.rows, total=page.total, next=page.next)
 
@@ -436,7 +307,7 @@ def _crm_methods(entity: str) -> dict[str, tuple[str, MethodHandler]]:
 
 
 def _record_id(params: Mapping[str, Any]) -> int:
-    record_id = _as_int(params.get("id"))
+    record_id = as_int(params.get("id"))
     if record_id <= 0:
         raise errors.crm_error("ID is not defined or invalid.")
     return record_id
@@ -461,10 +332,3 @@ def _array_param(params: Mapping[str, Any], name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise errors.crm_error(f"Parameter '{name}' must be array")
     return value
-
-
-def _as_int(value: Any) -> int:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return 0
