@@ -3,11 +3,17 @@ RECOVERY_INTERVAL or when someone of the portal turns up, and the first success 
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+
 import httpx
 from sqlalchemy import select, update
 
 from namecase.db import utcnow
 from namecase.emulator import Portal as EmulatedPortal
+from namecase.pipeline.recovery import UNREACHABLE_AFTER_FAILURES
+from namecase.portals import lifecycle
+from namecase.portals.models import Portal
 from namecase.queue.models import InboxItem, PortalQueue
 from support.stack import Stack, running_stack
 from ui.harness import open_frame
@@ -139,3 +145,73 @@ async def test_probes_asked_for_by_a_crowd_of_events_stay_spaced(pg_database_url
 
         assert stats.total_requests == requests + 1  # one probe, then PROBE_SPACING
         assert len(await pending_items(stack, portal.member_id)) == 4
+
+
+async def test_a_portal_that_stops_answering_becomes_unreachable_and_resumes_later(
+    pg_database_url: str,
+) -> None:
+    async with running_stack(pg_database_url) as stack:
+        portal = await stack.installed_portal()
+        stack.runtime.bitrix._backoff_base = 0.0  # the client's own retries without waiting
+        faults = stack.emulator.faults(portal.member_id)
+        faults.error_rate = 1.0  # every request answers 500
+        await stack.emulator.user_add_contact(portal.member_id, {"NAME": "иВАН"})
+
+        for _ in range(UNREACHABLE_AFTER_FAILURES):
+            await run_due(stack)
+            await probe_spacing_passes(stack, portal.member_id, recovery_interval=True)
+
+        row = await stored(stack, portal.member_id)
+        assert row is not None and row.state == "unreachable"
+        [waiting] = await pending_items(stack, portal.member_id)
+        assert waiting.attempts == 0  # the portal's trouble is not the record's
+
+        faults.error_rate = 0.0
+        await probe_spacing_passes(stack, portal.member_id, recovery_interval=True)
+        await stack.drain()
+        row = await stored(stack, portal.member_id)
+        assert row is not None and row.state == "active"
+        assert stack.emulator.contact(portal.member_id, 1)["NAME"] == "Иван"
+
+
+async def test_a_refused_client_secret_stops_refreshes_until_a_worker_starts_again(
+    pg_database_url: str,
+) -> None:
+    """invalid_client: the app is gone or our secret is wrong. No refresh loop; the operator's
+    fix comes with a restart, and a worker start tries once more."""
+    async with running_stack(pg_database_url) as stack:
+        portal = await stack.installed_portal()
+        emulator = stack.emulator
+        right = emulator.config
+        emulator.config = dataclasses.replace(right, client_secret="rotated-in-the-cabinet")
+        await _token_expires(stack, portal.member_id)
+        await emulator.user_add_contact(portal.member_id, {"NAME": "иВАН"})
+        await run_due(stack)
+
+        row = await stored(stack, portal.member_id)
+        assert row is not None and row.state == "auth_failed"
+        assert row.last_error is not None and row.last_error.startswith("invalid_client")
+        token_requests = emulator.token_requests
+        for _ in range(3):  # visits without a new reason: no refresh
+            await probe_spacing_passes(stack, portal.member_id, recovery_interval=True)
+            await run_due(stack)
+        assert emulator.token_requests == token_requests
+
+        emulator.config = right  # the operator fixes NAMECASE_CLIENT_SECRET and restarts
+        async with stack.runtime.sessions() as session, session.begin():
+            await lifecycle.worker_started(session)
+        await stack.drain()
+        row = await stored(stack, portal.member_id)
+        assert row is not None and row.state == "active"
+        assert emulator.token_requests == token_requests + 1
+        assert stack.emulator.contact(portal.member_id, 1)["NAME"] == "Иван"
+
+
+async def _token_expires(stack: Stack, member_id: str) -> None:
+    stack.emulator.expire_access_tokens(member_id)
+    async with stack.runtime.sessions() as session, session.begin():
+        await session.execute(
+            update(Portal)
+            .where(Portal.member_id == member_id)
+            .values(access_expires_at=utcnow() - dt.timedelta(minutes=5))
+        )

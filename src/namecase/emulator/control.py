@@ -138,6 +138,10 @@ class ControlApi:
             emulator.revoke_tokens(member_id)
         elif action == "payment-required":
             emulator.set_payment_required(member_id, bool(body.get("required", True)))
+        elif action == "closed":
+            emulator.close_portal(member_id, bool(body.get("closed", True)))
+        elif action == "update":
+            emulator.update_app(member_id)
         elif action == "expire-tokens":
             emulator.expire_access_tokens(member_id)
         else:
@@ -206,6 +210,7 @@ class ControlApi:
             "install_finished": portal.install_finished,
             "application_token": portal.application_token,
             "payment_required": portal.payment_required,
+            "closed": portal.closed,
             "handlers": [
                 {
                     "id": h.id,

@@ -108,6 +108,7 @@ class Emulator:
         self.oauth = OAuthServer(self)
         self.rng = random.Random(self.config.seed)
         self.refresh_count = 0
+        self.token_requests = 0  # every /oauth/token/ request, whatever the answer
         self.hangs: set[asyncio.Event] = set()
         self._base_url: str | None = None
 
@@ -593,6 +594,35 @@ class Emulator:
     def set_payment_required(self, member_id: str, required: bool = True) -> None:
         """Calls and refreshes answer PAYMENT_REQUIRED until cleared."""
         self.portal(member_id).payment_required = required
+
+    def close_portal(self, member_id: str, closed: bool = True) -> None:
+        """The on-premise portal's administrator closes its public part ("Временное закрытие
+        публичной части сайта"): every REST call answers 500 PORTAL_DELETED until it is reopened
+        (_includes/system-errors.md). The OAuth server is Bitrix24's and still answers."""
+        self.portal(member_id).closed = closed
+
+    def update_app(self, member_id: str) -> str:
+        """A new version of the app is installed on the portal; returns its application_token.
+
+        ONAPPUPDATE "передает ... обновленный application_token" (common/events/on-app-update.md)
+        and carries tokens like ONAPPINSTALL; an update deletes the app's handlers ("При удалении
+        и обновлении приложения его действия будут удаляться", events/event-bind.md). The docs do
+        not say which comes first: here the event goes to the handlers bound before the update.
+        """
+        portal = self.portal(member_id)
+        if not portal.app_installed:
+            raise UnknownPortalError(f"app not installed on {member_id}")
+        portal.application_token = new_token()
+        version = self.config.app_version
+        data = {
+            "VERSION": str(version + 1),
+            "PREVIOUS_VERSION": str(version),
+            "LANGUAGE_ID": portal.language,
+        }
+        installer = self._installer_user.get(member_id, 1)
+        self.fire_event(portal, "ONAPPUPDATE", data, user_id=installer, automation=False)
+        portal.handlers = []
+        return portal.application_token
 
     def expire_access_tokens(self, member_id: str) -> None:
         """Every access token issued so far expires now: the next call gets 401 expired_token."""

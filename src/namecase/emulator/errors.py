@@ -42,6 +42,17 @@ def payment_required() -> RestError:
     return RestError(401, "PAYMENT_REQUIRED", "Payment required")
 
 
+def batch_length_exceeded() -> RestError:
+    """400 for each command of a batch past the 50th (settings/how-to-call-rest-api/batch.md)."""
+    return RestError(400, "ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded")
+
+
+def portal_deleted() -> RestError:
+    """500: "Публичная часть сайта закрыта" — an on-premise portal closed for a while by its
+    administrator; it answers again once reopened (_includes/system-errors.md)."""
+    return RestError(500, "PORTAL_DELETED", "Portal was deleted")
+
+
 def query_limit_exceeded() -> RestError:
     """503: the portal's leaky bucket is full (§6)."""
     return RestError(503, "QUERY_LIMIT_EXCEEDED", "Too many requests")

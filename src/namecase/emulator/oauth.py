@@ -26,6 +26,7 @@ class OAuthServer:
 
     def token(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Answer a token request: ``(status, body)``."""
+        self.emulator.token_requests += 1
         try:
             return 200, self._refresh(params)
         except OAuthError as error:
@@ -48,6 +49,7 @@ class OAuthServer:
         portal = emulator.portals.get(member_id) if member_id else None
         if portal is None:
             raise invalid_grant()
+        portal.stats.token_requests += 1
         if not portal.app_installed:
             # "invalid_client (bad secret, or app not installed)" (§4).
             raise OAuthError(401, "invalid_client", "Application not installed")

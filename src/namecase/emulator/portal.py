@@ -62,6 +62,7 @@ class PortalStats:
     updates_per_record: Counter[tuple[str, int]] = field(default_factory=Counter)
     user_updates_per_record: Counter[tuple[str, int]] = field(default_factory=Counter)
     refreshes: int = 0
+    token_requests: int = 0  # every /oauth/token/ request with one of its refresh tokens
     rejected_503: int = 0
     rejected_429: int = 0
     injected_errors: int = 0
@@ -87,6 +88,7 @@ class PortalStats:
             "updates_per_record": _record_keys(self.updates_per_record),
             "user_updates_per_record": _record_keys(self.user_updates_per_record),
             "refreshes": self.refreshes,
+            "token_requests": self.token_requests,
             "rejected_503": self.rejected_503,
             "rejected_429": self.rejected_429,
             "injected_errors": self.injected_errors,
@@ -146,6 +148,7 @@ class Portal:
         self.application_token: str | None = None
         self.language = "ru"
         self.payment_required = False
+        self.closed = False  # the public part closed: every call answers PORTAL_DELETED
         self.event_tokens: dict[int, TokenPair] = {}
         self.offline = OfflineQueue()
         self.features = OfflineFeatures.for_plan(plan)
