@@ -9,6 +9,7 @@ from sqlalchemy import update
 
 from namecase.portals import lifecycle
 from namecase.portals.bindings import BOUND_EVENTS, BindingPlan, plan_bindings
+from namecase.portals.crypto import hash_application_token
 from namecase.portals.models import Portal
 from namecase.queue import leases
 from support.stack import Stack, running_stack
@@ -94,3 +95,25 @@ async def test_a_new_public_url_replaces_the_old_handlers_when_a_worker_starts(
         assert calls["event.unbind"] == len(BOUND)
         await run_due(stack)
         assert calls["event.get"] == 2  # the install's and this check: none until the next
+
+
+async def test_an_app_update_is_confirmed_its_token_stored_and_the_handlers_bound_again(
+    database_url: str,
+) -> None:
+    async with running_stack(database_url) as stack:
+        portal = await stack.installed_portal()
+        handler = f"{stack.settings.public_url}/events"
+
+        token = stack.emulator.update_app(portal.member_id)  # ONAPPUPDATE, then no handlers
+        await stack.emulator.wait_deliveries_idle()
+
+        assert [d.status for d in stack.emulator.deliveries if d.event == "ONAPPUPDATE"] == [200]
+        assert portal.handlers == []
+        await stack.drain()
+        assert bound_handlers(portal) == sorted((event, handler) for event in BOUND)
+        row = await stored(stack, portal.member_id)
+        assert row is not None
+        assert row.application_token_hash == hash_application_token(token)
+        await stack.emulator.user_add_contact(portal.member_id, {"NAME": "иВАН"})
+        await stack.drain()
+        assert stack.emulator.contact(portal.member_id, 1)["NAME"] == "Иван"

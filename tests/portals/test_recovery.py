@@ -215,3 +215,32 @@ async def _token_expires(stack: Stack, member_id: str) -> None:
             .where(Portal.member_id == member_id)
             .values(access_expires_at=utcnow() - dt.timedelta(minutes=5))
         )
+
+
+async def test_a_closed_on_premise_portal_is_unreachable_until_it_reopens(
+    database_url: str,
+) -> None:
+    """PORTAL_DELETED is "Публичная часть сайта закрыта" (system-errors.md): not an uninstall."""
+    async with running_stack(database_url) as stack:
+        portal = await stack.installed_portal()
+        stack.emulator.close_portal(portal.member_id)
+        await stack.emulator.user_add_contact(portal.member_id, {"NAME": "иВАН"})
+        await run_due(stack)
+
+        row = await stored(stack, portal.member_id)
+        assert row is not None and row.state == "unreachable"
+        assert row.refresh_token_enc is not None and row.last_error is not None
+        assert "PORTAL_DELETED" in row.last_error
+        await stack.emulator.user_add_contact(portal.member_id, {"NAME": "пЁТР"})
+        await probe_spacing_passes(stack, portal.member_id, recovery_interval=True)
+        await run_due(stack)  # a probe: still closed
+        row = await stored(stack, portal.member_id)
+        assert row is not None and row.state == "unreachable"
+
+        stack.emulator.close_portal(portal.member_id, closed=False)
+        await probe_spacing_passes(stack, portal.member_id, recovery_interval=True)
+        await stack.drain()
+        row = await stored(stack, portal.member_id)
+        assert row is not None and row.state == "active"
+        assert stack.emulator.contact(portal.member_id, 1)["NAME"] == "Иван"
+        assert stack.emulator.contact(portal.member_id, 2)["NAME"] == "Пётр"
