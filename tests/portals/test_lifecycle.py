@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from namecase.admin.explain import STATE_WORDS
 from namecase.bitrix import (
     AppNotInstalled,
     InvalidGrant,
@@ -115,3 +116,8 @@ def test_which_states_keep_events_and_which_are_probed() -> None:
         PortalState.UNREACHABLE,
     }
     assert {s for s in PortalState if s.served} == {PortalState.ACTIVE}
+
+
+def test_every_state_is_explained_to_the_operator() -> None:
+    assert set(STATE_WORDS) == {state.value for state in PortalState}
+    assert all(f"`{state.value}`" in DOC.read_text(encoding="utf-8") for state in PortalState)
