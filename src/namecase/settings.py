@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     # Seconds of the portal's drain kept free in our copy of its rate budget: the spread between
     # when we count a request and when the portal does (bitrix/rate.py, bench/rate_margin.py).
     rate_margin_seconds: float = Field(default=2.0, ge=0, le=30)
+    # Seconds of one method's operating time (its last ten minutes, limits.md) at which a portal
+    # waits for the oldest minute to drop off before more work: blocked past a limit that is
+    # 420 s on-premise by default and set by configuration in the cloud. 0: never wait.
+    operating_budget: float = Field(default=300.0, ge=0)
     # `namecase worker` serves its own Prometheus metrics (REST calls, refreshes, records
     # updated, event-to-update latency) on this port; 0 = not at all. `serve` has /metrics.
     worker_metrics_port: int = Field(default=0, ge=0, le=65535)

@@ -16,6 +16,7 @@ from namecase.bitrix import (
     Credentials,
     LeakyBucket,
     OAuthClient,
+    OperatingMeter,
     PortalDisabled,
     RestCall,
     parse_php_form,
@@ -63,6 +64,20 @@ class MemoryLink:
 
     async def disabled(self, error: PortalDisabled) -> None:
         self.disabled_with.append(error)
+
+
+@dataclass
+class MeteredLink(MemoryLink):
+    """A MemoryLink that keeps operating times (bitrix.TimingObserver), as the portals'
+    StoredPortalLink does."""
+
+    operating: OperatingMeter = field(default_factory=OperatingMeter)
+
+    def observe_timing(self, method: str, timing: Any) -> None:
+        self.operating.observe(method, timing)
+
+    def operating_reset_at(self, method: str) -> float | None:
+        return self.operating.reset_at(method)
 
 
 class Installer:

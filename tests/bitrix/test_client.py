@@ -25,7 +25,7 @@ from namecase.bitrix import (
 from namecase.emulator import Emulator
 
 from .conftest import CLIENT_SECRET, Wire
-from .portal_doubles import CallLog, MemoryLink, Sleeps
+from .portal_doubles import CallLog, MemoryLink, MeteredLink, Sleeps
 
 Install = Callable[..., Any]
 
@@ -438,6 +438,9 @@ async def test_honouring_the_budget_means_no_503_at_all(
 async def test_operation_time_limit_far_away_is_raised_at_once(
     client: BitrixClient, link: MemoryLink, emulator: Emulator, sleeps: Sleeps
 ) -> None:
+    # The 429 has no `time` block: the block ends at the last successful answer's reset time,
+    # which a link that keeps operating times knows (limits.md).
+    link = MeteredLink(**vars(link))
     faults = emulator.faults(link.member_id)
     faults.operating_limit_seconds["profile"] = 0.5
     faults.operating_cost_seconds["profile"] = 1.0
@@ -458,6 +461,7 @@ async def test_operation_time_limit_within_reach_waits_until_reset(
     emulator: Emulator,
     sleeps: Sleeps,
 ) -> None:
+    link = MeteredLink(**vars(link))
     faults = emulator.faults(link.member_id)
     faults.operating_limit_seconds["profile"] = 0.5
     faults.operating_cost_seconds["profile"] = 1.0

@@ -34,6 +34,7 @@ from namecase.bitrix.errors import (
 )
 from namecase.bitrix.forms import FormError, FormTooLarge, encode_php_form, parse_php_form
 from namecase.bitrix.oauth import OAuthClient, TokenGrant
+from namecase.bitrix.operating import OperatingMeter, TimingObserver
 from namecase.bitrix.rate import LeakyBucket
 from namecase.bitrix.redaction import mask_secrets, redact
 from namecase.bitrix.transport import portal_http_client
@@ -57,6 +58,7 @@ __all__ = [
     "NotFound",
     "OAuthClient",
     "OAuthError",
+    "OperatingMeter",
     "OperationTimeLimit",
     "Page",
     "PaymentRequired",
@@ -66,6 +68,7 @@ __all__ = [
     "PortalUnavailable",
     "QueryLimitExceeded",
     "RestCall",
+    "TimingObserver",
     "TokenGrant",
     "encode_php_form",
     "error_from_response",

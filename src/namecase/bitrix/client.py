@@ -32,6 +32,7 @@ from namecase.bitrix.errors import (
     error_from_response,
 )
 from namecase.bitrix.forms import encode_php_form
+from namecase.bitrix.operating import TimingObserver
 from namecase.bitrix.rate import LeakyBucket
 from namecase.bitrix.redaction import call_log_request, call_log_response, mask_secrets
 
@@ -223,6 +224,9 @@ class BitrixClient:
             if isinstance(error, PortalDisabled):
                 await link.disabled(error)
                 raise error
+        for name, timing in _parts(outer.get("result_time")).items():
+            # Each command counts toward its own method's operating time (protocol §6).
+            _observe(link, _method_of(commands, name) or "", timing)
         return BatchResult(
             result=_parts(outer.get("result")),
             errors=errors,
@@ -251,7 +255,9 @@ class BitrixClient:
         failures = 0
         while True:
             try:
-                return await self._exchange(link, target, method, params)
+                body = await self._exchange(link, target, method, params)
+                _observe(link, method, body.get("time"))
+                return body
             except ExpiredToken:
                 # Refresh only on expired_token, once, then retry once (protocol §4).
                 if refreshed:
@@ -262,10 +268,12 @@ class BitrixClient:
                 await link.disabled(error)
                 raise
             except (QueryLimitExceeded, OperationTimeLimit, PortalUnavailable) as error:
+                if isinstance(error, OperationTimeLimit):
+                    error = _with_known_reset(error, link)
                 failures += 1
                 delay = self._retry_delay(link, error, failures)
                 if delay is None:
-                    raise
+                    raise error from None
                 log.info(
                     "bitrix call retried",
                     extra={
@@ -501,6 +509,25 @@ def _success_body(status: int, body: Any, method: str, token: str) -> Mapping[st
             "ERROR_UNEXPECTED_ANSWER", "answer is not JSON", status=status, method=method
         )
     raise error_from_response(status, None, method=method)
+
+
+def _observe(link: PortalLink, method: str, timing: Any) -> None:
+    """Hand a successful answer's `time` block to a link that keeps operating times."""
+    if method and isinstance(link, TimingObserver):
+        link.observe_timing(method, timing)
+
+
+def _with_known_reset(error: OperationTimeLimit, link: PortalLink) -> OperationTimeLimit:
+    """A 429 need not say when the block ends: "Для первой повторной попытки ориентироваться на
+    operating_reset_at из последнего успешного ответа" ([RU] limits.md), if the link kept it."""
+    if error.reset_at is not None or not isinstance(link, TimingObserver) or not error.method:
+        return error
+    reset_at = link.operating_reset_at(error.method)
+    if reset_at is None:
+        return error
+    return OperationTimeLimit(
+        error.code, error.description, status=error.status, method=error.method, reset_at=reset_at
+    )
 
 
 def _rest_base(target: httpx.URL, method: str) -> str | None:

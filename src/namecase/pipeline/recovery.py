@@ -18,6 +18,7 @@ when a worker looks, and what one look costs:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 
@@ -156,6 +157,17 @@ def _release(
         error=(error or claimed.last_error or "")[:500] or None,
         not_before=spacing,
     )
+
+
+def slowed_down(how: Release, link: StoredPortalLink, budget: float) -> Release:
+    """Slow a portal down before it is blocked: when a method's operating time (ten one-minute
+    buckets, protocol §6, [RU] limits.md) has reached `budget` seconds, its next unit waits for
+    the oldest bucket to drop off (`operating_reset_at` of the answer that said so)."""
+    until = link.operating.pause_until(budget)
+    if until is None:
+        return how
+    log.info("portal slows down for its operating time", extra={"member_id": link.member_id})
+    return dataclasses.replace(how, not_before=dt.datetime.fromtimestamp(until, dt.UTC))
 
 
 def release_after_refusal(

@@ -25,7 +25,13 @@ from namecase.pipeline.backfill import advance_backfill
 from namecase.pipeline.batch import kept_values_of, process_batch
 from namecase.pipeline.context import WorkerContext
 from namecase.pipeline.reconcile import sweep
-from namecase.pipeline.recovery import after_unanswered, probe, release_after_refusal, upkeep
+from namecase.pipeline.recovery import (
+    after_unanswered,
+    probe,
+    release_after_refusal,
+    slowed_down,
+    upkeep,
+)
 from namecase.pipeline.repository import BackfillRepository
 from namecase.pipeline.scheduling import (
     AUTH_FAILURES_BEFORE_DISABLING,
@@ -149,7 +155,8 @@ class PortalUnit:
         if isinstance(error, OperationTimeLimit):
             # A method's operating time is used up (429, protocol §6): nothing is wrong with the
             # portal or its records. Come back when the block ends; no failure is counted.
-            until = operating_block_end(error.reset_at, now=time.time())
+            reset_at = error.reset_at or link.operating.reset_at(error.method)
+            until = operating_block_end(reset_at, now=time.time())
             log.info("portal waits for its operating time", extra={"member_id": self.member_id})
             return self._unchanged(not_before=until, link=link)
         failures = self.claimed.failures + 1
@@ -208,6 +215,7 @@ class PortalUnit:
                 sweep_interval=settings.reconcile_interval,
             )
             how = Release(due_at=due, bucket=link.bucket.to_state(), reconciled_at=swept_at)
+            how = slowed_down(how, link, settings.operating_budget)
             await leases.release(session, self.claimed, self.owner, how)
 
     async def _release(self, how: Release) -> None:

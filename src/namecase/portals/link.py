@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import weakref
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,6 +23,7 @@ from namecase.bitrix import (
     InvalidAuth,
     LeakyBucket,
     OAuthClient,
+    OperatingMeter,
     PortalDisabled,
     TokenGrant,
 )
@@ -100,6 +102,7 @@ class StoredPortalLink:
         self._usable_in = usable_in
         self._reports = reports
         self.token_fresh = False  # has this link's token just come from the OAuth server?
+        self.operating = OperatingMeter()  # what this unit's answers said of operating time
         self._remember(portal)
 
     def _remember(self, portal: Portal) -> None:
@@ -125,6 +128,13 @@ class StoredPortalLink:
 
     def _current(self) -> Credentials:
         return Credentials(self._client_endpoint, self._access_token)
+
+    def observe_timing(self, method: str, timing: Any) -> None:
+        """A successful answer's `time` block (bitrix.TimingObserver): operating times."""
+        self.operating.observe(method, timing)
+
+    def operating_reset_at(self, method: str) -> float | None:
+        return self.operating.reset_at(method)
 
     def _usable(self, state: str) -> bool:
         return state in self._usable_in
