@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import weakref
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -228,10 +229,17 @@ class ReadOnlyLink:
     with them never changes the portal's state.
     """
 
-    def __init__(self, member_id: str, credentials: Credentials, bucket: LeakyBucket) -> None:
+    def __init__(
+        self,
+        member_id: str,
+        credentials: Credentials,
+        bucket: LeakyBucket,
+        on_moved: Callable[[str], None] | None = None,
+    ) -> None:
         self._member_id = member_id
         self._credentials = credentials
         self._bucket = bucket
+        self._on_moved = on_moved  # who wants to know where a rename redirect led
 
     @property
     def member_id(self) -> str:
@@ -248,7 +256,9 @@ class ReadOnlyLink:
         raise InvalidAuth("expired_token", "these tokens are not refreshed")
 
     async def moved(self, new_client_endpoint: str) -> None:
-        return None  # renames are stored by the portal's own link
+        # Renames are stored by the portal's own link, or by whoever asked to be told.
+        if self._on_moved is not None:
+            self._on_moved(new_client_endpoint)
 
     async def disabled(self, error: PortalDisabled) -> None:
         return None

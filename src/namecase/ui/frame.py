@@ -10,6 +10,14 @@ member_id, or else when the user's AUTH_ID works against the portal's *stored* c
 The APPLICATION_TOKEN names the portal, not the user: any employee who opens the app sends it.
 So whether the user may *change* anything is asked of the portal with the user's own AUTH_ID
 (`profile` → ADMIN, protocol §9); without a working AUTH_ID the page is read-only.
+
+A renamed portal opens the page under its new name (the frame's DOMAIN) while we still know the
+old one, and the page may only be framed by the portal's origins (`frame-ancestors`). So when
+DOMAIN names another host than the stored one, the AUTH_ID check goes to the *stored* endpoint
+anyway: a renamed portal answers there with a 302 to its new address ([RU]
+settings/how-to-call-rest-api/change-domen.md), which the client follows, and the new endpoint
+is stored on the request's portal row — the page opens on the first try. The address comes from
+the stored, OAuth-confirmed host, never from DOMAIN, exactly as when the worker meets the 302.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from namecase.bitrix import (
 )
 from namecase.i18n import Language, language_of
 from namecase.portals.crypto import application_token_matches
-from namecase.portals.link import ReadOnlyLink
+from namecase.portals.link import ReadOnlyLink, domain_of
 from namecase.portals.models import Portal
 
 log = logging.getLogger(__name__)
@@ -209,6 +217,7 @@ async def verify_frame(
     )
     user = None
     if frame.auth_id:
+        renamed: list[str] = []
         user = await frame_user(
             portal,
             frame.auth_id,
@@ -216,7 +225,10 @@ async def verify_frame(
             caller=caller,
             vouched=vouched,
             lifetime=frame.auth_expires,
+            renames=renamed if _named_elsewhere(frame, portal) else None,
         )
+        if renamed:
+            _moved(portal, renamed[-1])
     if user is None and not vouched:
         raise FrameRejected("the frame data does not match the installed portal")
     return FrameAccess(portal, admin=user is not None and user.admin)
@@ -230,10 +242,15 @@ async def frame_user(
     caller: str,
     vouched: bool,
     lifetime: float = TOKEN_SECONDS_MAX,
+    renames: list[str] | None = None,
 ) -> FrameUser | None:
-    """Who `auth_id` belongs to on the portal, or None: refused, or over the check budget."""
+    """Who `auth_id` belongs to on the portal, or None: refused, or over the check budget.
+
+    With `renames`, the portal is asked even if the answer is known (to learn where it lives
+    now), and the endpoint a rename redirect led to is appended to it.
+    """
     known = VERIFIED.get(portal.member_id, auth_id)
-    if known is not None:
+    if known is not None and renames is None:
         return known  # asked already during this token's life
     bucket = AUTH_CHECKS.bucket_for(portal.member_id, caller, vouched=vouched)
     if bucket is None:
@@ -245,8 +262,10 @@ async def frame_user(
     # logged: made-up tokens must not write rows.
     started = time.time()
     try:
+        credentials = Credentials(portal.client_endpoint, auth_id)
+        on_moved = renames.append if renames is not None else None
         answer = await bitrix.call(
-            ReadOnlyLink(portal.member_id, Credentials(portal.client_endpoint, auth_id), bucket),
+            ReadOnlyLink(portal.member_id, credentials, bucket, on_moved=on_moved),
             "profile",
             log_refusals=False,
         )
@@ -259,3 +278,19 @@ async def frame_user(
     user = FrameUser(id=str(answer["ID"]), admin=answer.get("ADMIN") is True)
     VERIFIED.put(portal.member_id, auth_id, user, started + min(lifetime, TOKEN_SECONDS_MAX))
     return user
+
+
+def _named_elsewhere(frame: FrameRequest, portal: Portal) -> bool:
+    """Does the frame's DOMAIN name another host than the stored one (a rename, maybe)?"""
+    host = frame.domain.strip().lower().split(":", 1)[0]
+    return bool(host) and host != (portal.domain or "").lower()
+
+
+def _moved(portal: Portal, client_endpoint: str) -> None:
+    """The stored host redirected to `client_endpoint`: keep it on the request's portal row
+    (committed with the request), so this very page is framed by the new origin."""
+    if client_endpoint == portal.client_endpoint:
+        return
+    log.info("portal renamed, learned from its frame", extra={"member_id": portal.member_id})
+    portal.client_endpoint = client_endpoint
+    portal.domain = domain_of(client_endpoint)
