@@ -69,9 +69,12 @@ async def test_an_uninstall_is_honoured_while_the_stored_token_is_expired(
         assert row.refresh_token_enc is None and row.access_token_enc is None
         after = await row_counts(stack.runtime.sessions, portal.member_id)
         assert after == {**dict.fromkeys(after, 0), "portals": 1}
-        requests = stack.emulator.stats(portal.member_id).total_requests
+        stats = stack.emulator.stats(portal.member_id)
+        requests, token_requests = stats.total_requests, stats.token_requests
+        await probe_spacing_passes(stack, portal.member_id, recovery_interval=True)
         await stack.drain()
-        assert stack.emulator.stats(portal.member_id).total_requests == requests
+        # No call and no refresh any more (the docs warn that such load can get an app blocked).
+        assert (stats.total_requests, stats.token_requests) == (requests, token_requests)
 
 
 async def test_an_uninstall_of_an_unpaid_portal_is_honoured_once_confirmed(
@@ -155,6 +158,7 @@ async def test_an_uninstall_met_by_a_network_error_is_remembered_and_confirmed_l
         assert {**after, "rest_calls": 0} == {**before, "rest_calls": 0}  # only the attempts
 
         stack.emulator.faults(portal.member_id).reset_next = 0
+        await probe_spacing_passes(stack, portal.member_id, recovery_interval=True)  # its visit
         await run_due(stack)  # the worker asks again: the refresh says invalid_client
 
         row = await stored(stack, portal.member_id)
@@ -175,7 +179,31 @@ async def test_an_uninstall_over_the_check_budget_is_remembered_for_the_worker(
         await stack.emulator.wait_deliveries_idle()
 
         assert _uninstall_statuses(stack) == [202]
+        await probe_spacing_passes(stack, portal.member_id, recovery_interval=True)  # its visit
         await run_due(stack)
         row = await stored(stack, portal.member_id)
         assert row is not None and row.state == "uninstalled"
         assert row.settings["entities"] == ["contact", "lead"]  # no CLEAN: kept for a reinstall
+
+
+async def test_forged_uninstalls_past_the_budget_cost_one_question_at_the_next_visit(
+    pg_database_url: str,
+) -> None:
+    async with running_stack(
+        pg_database_url, install_limit_per_caller=1, install_limit_overall=1
+    ) as stack:
+        portal = await _corrected_contact(stack)  # its install spent the budget
+        stats = stack.emulator.stats(portal.member_id)
+        requests = stats.total_requests
+
+        assert [await _forged_uninstall(stack, portal) for _ in range(5)] == [202] * 5
+        assert await run_due(stack) == 0  # nobody is sent to ask at once
+        assert stats.total_requests == requests
+
+        await probe_spacing_passes(stack, portal.member_id, recovery_interval=True)  # its visit
+        await run_due(stack)
+
+        assert stats.total_requests == requests + 1  # one app.info: the app works
+        row = await stored(stack, portal.member_id)
+        assert row is not None and row.state == "active" and row.uninstall_requested_at is None
+        assert stack.emulator.contact(portal.member_id, 1)["NAME"] == "Иван"

@@ -163,13 +163,20 @@ async def uninstall_confirmed(session: AsyncSession, member_id: str, *, clean: b
 
 
 async def remember_uninstall(session: AsyncSession, member_id: str, *, clean: bool) -> None:
-    """An ONAPPUNINSTALL not confirmed yet: keep it, and have a worker look at the portal now."""
+    """An ONAPPUNINSTALL not confirmed yet: keep it for a worker to put to Bitrix24.
+
+    A portal that is not active is made due for it (its probes keep their spacing); an active
+    one is asked on its next visit, which comes with its next work or within the hour. Anyone
+    can post the event, so it never makes a worker ask more often than that.
+    """
     portal = await PortalRepository(session).lock(member_id)
     if portal is None or portal.state == _X:
         return
+    new = portal.uninstall_requested_at is None
     portal.uninstall_requested_at = portal.uninstall_requested_at or utcnow()
     portal.uninstall_clean = portal.uninstall_clean or clean
-    await leases.make_due(session, [member_id])
+    if new and portal.state != _A:
+        await leases.make_due(session, [member_id])
     log.warning("ONAPPUNINSTALL remembered until Bitrix24 confirms it", extra=_who(member_id))
 
 
