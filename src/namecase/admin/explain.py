@@ -15,7 +15,7 @@ EVENT_MODE_WORDS: Final[dict[str, str]] = {
 
 # docs/LIFECYCLE.md has the same, with the triggers and their sources.
 STATE_WORDS: Final[dict[str, str]] = {
-    "active": "Served: its events are processed as they arrive, its event handlers are checked "
+    "active": "Served: its events are processed as they arrive. Its event handlers are checked "
     "every BINDING_CHECK_INTERVAL and its tokens refreshed at least monthly.",
     "payment_required": "Bitrix24 answers PAYMENT_REQUIRED: the app's subscription on this "
     "portal has ended. Nothing is done for it, but its events are kept; it is probed every "
