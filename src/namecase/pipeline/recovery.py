@@ -113,13 +113,15 @@ async def probe(ctx: WorkerContext, claimed: PortalQueue, portal: Portal) -> Rel
         claimed_uninstall = portal.uninstall_requested_at is not None
         if claimed_uninstall and evidence is not Evidence.UNKNOWN:
             await uninstall.settle(session, portal.member_id, evidence)
+        reason = None
         if evidence is Evidence.PRESENT:
             trigger: lifecycle.Trigger | None = lifecycle.Trigger.RECOVERED
         elif evidence is Evidence.GONE and not claimed_uninstall:
-            trigger = lifecycle.Trigger.TOKENS_REFUSED  # a fresh token refused: none works
+            trigger = lifecycle.Trigger.TOKENS_REFUSED
+            reason = "a token fresh from the OAuth server was refused"
         else:
             trigger = None  # what the link heard is recorded already (portals/link.py)
-        state = await lifecycle.record(session, portal.member_id, trigger, reason=None)
+        state = await lifecycle.record(session, portal.member_id, trigger, reason=reason)
     after = state or PortalState.UNINSTALLED
     log.info(
         "probe of a %s portal: %s, now %s",
