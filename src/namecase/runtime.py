@@ -78,6 +78,7 @@ class Runtime:
             locks=RefreshLocks(),
             handler_url=f"{settings.public_url}/events",
             allow_http=settings.allow_http,
+            event_mode=settings.event_mode,
             guard=EndpointGuard(
                 allow_loopback=settings.allow_http, emulator_hosts=settings.emulator_hosts
             ),

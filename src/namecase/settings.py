@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     # should be bound this often (and when a worker starts).
     recovery_interval: float = Field(default=900.0, ge=10)
     binding_check_interval: float = Field(default=3600.0, ge=60)
+    # Issue 13 (bitrix24-protocol.md §10): `auto` collects offline events with our auth_connector
+    # wherever the portal allows them and binds online events elsewhere; `online` never tries.
+    event_mode: str = Field(default="auto", pattern="^(auto|online)$")
+    # The reconciliation sweep of a portal whose offline queue is kept with reserve/confirm
+    # (rest_offline_extended): a net, not the way changes are found. 0 turns it off there.
+    offline_reconcile_interval: float = Field(default=3600.0, ge=0)
     lease_seconds: float = Field(default=30.0, gt=0)
     # Beyond DESIGN.md §3: operational knobs with safe defaults.
     rest_log_retention_days: float = Field(default=3.0, gt=0)

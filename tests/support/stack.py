@@ -102,6 +102,7 @@ def worker_environment(stack: Stack) -> dict[str, str]:
         "NAMECASE_CLIENT_SECRET": CLIENT_SECRET,
         "NAMECASE_PUBLIC_URL": settings.public_url,
         "NAMECASE_RECONCILE_INTERVAL": "0",
+        "NAMECASE_OFFLINE_RECONCILE_INTERVAL": "0",
         "NAMECASE_BATCH_WINDOW": "0.2",
         "NAMECASE_LEASE_SECONDS": "5",
         "NAMECASE_LOG_LEVEL": "WARNING",
@@ -123,6 +124,7 @@ async def running_stack(
             "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET,
             "reconcile_interval": 0,
+            "offline_reconcile_interval": 0,
             "batch_window": 0,
         }
         if page_library:

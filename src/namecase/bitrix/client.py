@@ -199,18 +199,20 @@ class BitrixClient:
         commands: Mapping[str, tuple[str, Mapping[str, Any]]],
         *,
         halt: bool = False,
+        params: Mapping[str, Any] | None = None,
     ) -> BatchResult:
         """Run up to 50 commands in one request (one unit of the rate budget, protocol §6).
 
         Per-command failures come back in ``errors`` (HTTP is 200 even then); a terminal error
-        (e.g. PAYMENT_REQUIRED) in any command disables the portal and is raised.
+        (e.g. PAYMENT_REQUIRED) in any command disables the portal and is raised. ``params`` go
+        on the batch request itself, next to ``auth`` (e.g. ``auth_connector``, protocol §10).
         """
         if len(commands) > MAX_BATCH:
             raise ValueError(f"a batch holds at most {MAX_BATCH} commands, got {len(commands)}")
         if not commands:
             return BatchResult({}, {})
         cmd = {name: _command(method, params) for name, (method, params) in commands.items()}
-        body = await self._call(link, "batch", {"halt": int(halt), "cmd": cmd})
+        body = await self._call(link, "batch", {**(params or {}), "halt": int(halt), "cmd": cmd})
         outer = body["result"]
         if not isinstance(outer, Mapping):
             raise PortalUnavailable(

@@ -153,6 +153,7 @@ _BY_CODE: Final[Mapping[str, type[BitrixError]]] = {
     "USER_ACCESS_ERROR": AccessDenied,
     "WRONG_AUTH_TYPE": AccessDenied,
     "METHOD_CONFIRM_WAITING": AccessDenied,
+    "WRONG_LICENSE": AccessDenied,  # a feature the portal's plan lacks (protocol §10)
     "NOT_FOUND": NotFound,
     "QUERY_LIMIT_EXCEEDED": QueryLimitExceeded,
     "OPERATION_TIME_LIMIT": OperationTimeLimit,

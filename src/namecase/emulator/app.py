@@ -129,7 +129,7 @@ class EmulatorApp:
             stats.injected_resets += 1
             await reset_connection(send)
             return
-        if fault is RequestFault.TIMEOUT:
+        if fault is RequestFault.TIMEOUT or method_name(method_path) in faults.hang_methods:
             stats.injected_timeouts += 1
             await self._hang(faults.timeout_seconds)
             await reset_connection(send)

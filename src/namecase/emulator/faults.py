@@ -38,6 +38,9 @@ class Faults:
     # The next N REST requests find the leaky bucket full: 503 QUERY_LIMIT_EXCEEDED, as a real
     # overflow answers (settings/performance/limits.md), without having to fill the bucket.
     limit_next: int = 0
+    # Requests for these methods hang like a timeout and are dropped without being run (e.g. a
+    # test kills the app while its `event.offline.clear` is in flight).
+    hang_methods: list[str] = field(default_factory=list)
     operating_limit_seconds: dict[str, float] = field(default_factory=dict)
     operating_cost_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -89,7 +92,9 @@ class Faults:
         for name, value in changes.items():
             if name not in known:
                 raise KeyError(name)
-            if name in ("operating_limit_seconds", "operating_cost_seconds"):
+            if name == "hang_methods":
+                setattr(self, name, [str(method).lower() for method in value])
+            elif name in ("operating_limit_seconds", "operating_cost_seconds"):
                 setattr(self, name, {str(k): float(v) for k, v in dict(value).items()})
             elif isinstance(getattr(self, name), int) and not isinstance(getattr(self, name), bool):
                 setattr(self, name, int(value))

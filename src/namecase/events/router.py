@@ -21,13 +21,14 @@ from starlette.types import Receive, Scope, Send
 
 from namecase.bitrix import FormError, parse_php_form
 from namecase.callers import caller_of
-from namecase.events.schemas import CRM_EVENTS, EventDelivery, MalformedEvent
+from namecase.events.schemas import CRM_EVENTS, DOORBELL_EVENT, EventDelivery, MalformedEvent
 from namecase.events.service import PortalEntry
 from namecase.metrics import EVENTS_ACCEPTED, EVENTS_RECEIVED, EVENTS_REJECTED
 from namecase.portals.service import InstallRejected, PortalIdentity
 from namecase.portals.throttle import admit_install
 from namecase.portals.uninstall import UninstallVerdict
 from namecase.queue import Enqueued
+from namecase.queue import offline as offline_queue
 from namecase.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,8 @@ async def receive_event(runtime: Runtime, body: bytes, *, caller: str = "unknown
         return _reject("malformed", 400, str(error))
     if delivery.entity_type is not None:
         return await _accept_crm_event(runtime, delivery)
+    if delivery.event == DOORBELL_EVENT:
+        return await _accept_doorbell(runtime, delivery)
     return await _accept_lifecycle_event(runtime, delivery, caller)
 
 
@@ -154,6 +157,19 @@ async def _accept_crm_event(runtime: Runtime, delivery: EventDelivery) -> Answer
     await runtime.inbox.write(
         Enqueued(delivery.member_id, delivery.entity_type, delivery.entity_id)
     )
+    EVENTS_ACCEPTED.labels(delivery.event).inc()
+    return ACCEPTED
+
+
+async def _accept_doorbell(runtime: Runtime, delivery: EventDelivery) -> Answer:
+    """ONOFFLINEEVENT: the portal's offline queue has new entries; its worker collects them."""
+    portal = await runtime.directory.verified(delivery.member_id, delivery.application_token)
+    if portal is None:
+        return _reject("forbidden", 403, "unknown portal or wrong application_token")
+    if not portal.accepts_events:
+        return _reject("forbidden", 403, f"portal is {portal.state}")
+    async with runtime.sessions() as session, session.begin():
+        await offline_queue.ring(session, delivery.member_id)
     EVENTS_ACCEPTED.labels(delivery.event).inc()
     return ACCEPTED
 

@@ -12,6 +12,9 @@ CRM_EVENTS: dict[str, str] = {
     "ONCRMLEADUPDATE": "lead",
 }
 LIFECYCLE_EVENTS = frozenset({"ONAPPINSTALL", "ONAPPUPDATE", "ONAPPUNINSTALL"})
+# The doorbell of a portal's offline queue: `data` is empty ([RU] api-reference/events/
+# on-offline-event.md), it only says "collect now" (pipeline/offline.py).
+DOORBELL_EVENT = "ONOFFLINEEVENT"
 MAX_ENTITY_ID = 2**62
 
 
@@ -38,7 +41,7 @@ class EventDelivery:
     def from_form(cls, form: dict[str, Any]) -> EventDelivery:
         """Validate a parsed form; raise MalformedEvent with a reason a developer can act on."""
         event = _text(form.get("event")).upper()  # upper-case on the wire, compare anyway
-        if event not in CRM_EVENTS and event not in LIFECYCLE_EVENTS:
+        if event not in CRM_EVENTS and event not in LIFECYCLE_EVENTS and event != DOORBELL_EVENT:
             raise MalformedEvent(f"unknown event {event[:40]!r}" if event else "no event name")
         auth = form.get("auth")
         if not isinstance(auth, dict):

@@ -6,7 +6,10 @@ request serves 50 records and no phone, e-mail or comment enters our memory or o
 `start=-1` skips the COUNT the portal would otherwise run for `total` ([RU]
 settings/performance/huge-data.md); fifty IDs always fit one page.
 
-Writing: one `batch` of `crm.<type>.update` with only the changed fields (protocol §6, §7).
+Writing: one `batch` of `crm.<type>.update` with only the changed fields (protocol §6, §7). On a
+portal in offline mode each update and the batch carry our `auth_connector`, so Bitrix24 keeps
+the change out of our offline queue (protocol §10: inside a batch which of the two it reads is
+UNCONFIRMED, so both do); no echo is coming, so a written record is done, not held for one.
 Settling: the audit rows and the queue's outcome commit together, so a crash before the commit
 leaves the records pending, to be read (and found already fixed) again.
 """
@@ -56,8 +59,13 @@ async def process_batch(
     options: PortalOptions,
     records: Sequence[QueuedRecord],
     kept: Kept,
+    *,
+    connector: str | None = None,
 ) -> int:
-    """Normalize a batch of the portal's records; returns how many were settled."""
+    """Normalize a batch of the portal's records; returns how many were settled.
+
+    `connector`: the auth_connector our writes carry (offline mode), else None.
+    """
     by_type: dict[str, list[QueuedRecord]] = defaultdict(list)
     for record in records:
         by_type[record.entity_type].append(record)
@@ -69,7 +77,9 @@ async def process_batch(
     for entity_type, group in by_type.items():
         if entity_type in options.entities:
             kept_of_type = kept.get(entity_type, {})
-            settled += await _process_group(ctx, link, options, entity_type, group, kept_of_type)
+            settled += await _process_group(
+                ctx, link, options, entity_type, group, kept_of_type, connector
+            )
     return settled
 
 
@@ -102,6 +112,7 @@ async def _process_group(
     entity_type: str,
     records: Sequence[QueuedRecord],
     kept: Mapping[int, Mapping[str, str | None]],
+    connector: str | None,
 ) -> int:
     ids = sorted({record.entity_id for record in records})
     current = await fetch_names(ctx, link, entity_type, ids, options.fields)
@@ -116,7 +127,7 @@ async def _process_group(
     written = BatchResult({}, {})
     if to_write and not options.dry_run:
         to_write = await _unedited(ctx, records, to_write)
-        written = await _write(ctx, link, entity_type, to_write)
+        written = await _write(ctx, link, entity_type, to_write, connector)
         for name, error in written.errors.items():
             if isinstance(error, OperationTimeLimit):
                 blocked[int(name[1:])] = error
@@ -127,7 +138,8 @@ async def _process_group(
         # refused are no failure of theirs; they stay pending, uncharged, for the next unit.
         to_write = [plan for plan in to_write if plan.entity_id not in blocked]
         records = [record for record in records if record.entity_id not in blocked]
-    settled = await _settle(ctx, link, options, entity_type, records, to_write, failed)
+    echo = connector is None  # a write without our connector comes back as an event
+    settled = await _settle(ctx, link, options, entity_type, records, to_write, failed, echo)
     if blocked:
         raise _with_reset_time(next(iter(blocked.values())), written)  # the unit defers the portal
     return settled
@@ -170,8 +182,13 @@ async def _unedited(
 
 
 async def _write(
-    ctx: WorkerContext, link: StoredPortalLink, entity_type: str, plans: Sequence[RecordPlan]
+    ctx: WorkerContext,
+    link: StoredPortalLink,
+    entity_type: str,
+    plans: Sequence[RecordPlan],
+    connector: str | None,
 ) -> BatchResult:
+    marked = {} if connector is None else {"auth_connector": connector}
     return await ctx.bitrix.batch(
         link,
         {
@@ -181,10 +198,12 @@ async def _write(
                     "id": plan.entity_id,
                     "fields": plan.fields,
                     "params": {"REGISTER_SONET_EVENT": "N"},
+                    **marked,
                 },
             )
             for plan in plans
         },
+        params=marked,
     )
 
 
@@ -196,6 +215,7 @@ async def _settle(
     records: Sequence[QueuedRecord],
     plans: Sequence[RecordPlan],
     failed: Mapping[int, str],
+    echo: bool,
 ) -> int:
     now = utcnow()
     dry_run = options.dry_run
@@ -205,8 +225,8 @@ async def _settle(
         if record.entity_id in failed:
             retry_at = now + dt.timedelta(seconds=item_retry_delay(record.attempts))
             outcome.failed.append(Failure(record, failed[record.entity_id], retry_at))
-        elif record.entity_id in written:
-            outcome.written.append(record)
+        elif record.entity_id in written and echo:
+            outcome.written.append(record)  # held for its echo (queue/echoes.py)
         else:
             outcome.done.append(record)
     async with ctx.sessions() as session, session.begin():
@@ -222,8 +242,9 @@ async def _settle(
             echo_hold=echo_hold(ctx.settings.reconcile_interval),
             now=now,
         )
-    RECORDS_UPDATED.labels(entity_type).inc(len(outcome.written))
-    for record in outcome.written:
+    updated = [record for record in records if record.entity_id in written]
+    RECORDS_UPDATED.labels(entity_type).inc(len(updated))
+    for record in updated:
         EVENT_TO_UPDATE.observe((now - record.received_at).total_seconds())
     return settled
 

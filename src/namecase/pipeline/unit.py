@@ -24,6 +24,7 @@ from namecase.db import utcnow
 from namecase.pipeline.backfill import advance_backfill
 from namecase.pipeline.batch import kept_values_of, process_batch
 from namecase.pipeline.context import WorkerContext
+from namecase.pipeline.offline import collect, sweep_interval
 from namecase.pipeline.reconcile import sweep
 from namecase.pipeline.recovery import (
     after_unanswered,
@@ -43,10 +44,12 @@ from namecase.pipeline.scheduling import (
     portal_backoff,
     sweep_due,
 )
+from namecase.portals.event_modes import connector_of, offline_mode
 from namecase.portals.link import StoredPortalLink
 from namecase.portals.models import Portal, PortalState
 from namecase.portals.service import options_of
 from namecase.queue import inbox, leases
+from namecase.queue import offline as collection
 from namecase.queue.leases import Release
 from namecase.queue.models import PortalQueue
 
@@ -114,20 +117,26 @@ class PortalUnit:
         if not options.enabled:
             await self._stand_down()  # turned off by the portal admin: read and write nothing
             return None
+        last_sweep = self.claimed.reconciled_at
+        sweeping = sweep_due(
+            interval=sweep_interval(self.ctx.settings, portal),
+            last_sweep=last_sweep,
+            swept_since_start=self.swept_before,
+            now=utcnow(),
+        )
+        if offline_mode(portal):  # Bitrix24 keeps its changes for us (pipeline/offline.py)
+            await collect(self.ctx, link, portal, self.claimed, options, sweeping=sweeping)
         async with self.ctx.sessions() as session:
             records = await inbox.next_batch(session, self.member_id, BATCH_SIZE)
             kept = await kept_values_of(session, self.member_id, records)
         if records:
-            self.result.settled += await process_batch(self.ctx, link, options, records, kept)
+            connector = connector_of(portal)
+            self.result.settled += await process_batch(
+                self.ctx, link, options, records, kept, connector=connector
+            )
         else:
             await advance_backfill(self.ctx, link, options)
-        last_sweep = self.claimed.reconciled_at
-        if not sweep_due(
-            interval=self.ctx.settings.reconcile_interval,
-            last_sweep=last_sweep,
-            swept_since_start=self.swept_before,
-            now=utcnow(),
-        ):
+        if not sweeping:
             return None
         self.result.swept = True
         return await sweep(self.ctx, link, options, last_sweep or portal.installed_at)
@@ -212,8 +221,11 @@ class PortalUnit:
                 view,
                 now=now,
                 batch_window=settings.batch_window,
-                sweep_interval=settings.reconcile_interval,
+                sweep_interval=sweep_interval(settings, self.portal) if self.portal else 0,
             )
+            if self.portal is not None and offline_mode(self.portal):
+                collect_at = await collection.collection_due_at(session, self.member_id)
+                due = min(due, max(collect_at or now, now))
             how = Release(due_at=due, bucket=link.bucket.to_state(), reconciled_at=swept_at)
             how = slowed_down(how, link, settings.operating_budget)
             await leases.release(session, self.claimed, self.owner, how)

@@ -85,6 +85,13 @@ class Portal(Base):
     uninstall_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     uninstall_clean: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     refreshed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # How Bitrix24 tells us of changes (portals/event_modes.py, bitrix24-protocol.md §10):
+    # "online" (POSTs to /events) or "offline" (a queue we collect, our writes kept out of it
+    # by our auth_connector); with `offline_extended` the queue is reserved and confirmed.
+    # `event_mode_reason` says why a portal is online when it could not be offline.
+    event_mode: Mapped[str] = mapped_column(String(16), default="online", server_default="online")
+    offline_extended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    event_mode_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     installed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

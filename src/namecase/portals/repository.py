@@ -73,11 +73,27 @@ class PortalRepository:
             update(Portal).where(Portal.member_id == member_id).values(needs_bind=needed)
         )
 
+    async def set_event_mode(
+        self, member_id: str, mode: str, *, extended: bool, reason: str | None
+    ) -> None:
+        """Record how the portal's events were bound (portals/event_modes.py)."""
+        await self.session.execute(
+            update(Portal)
+            .where(Portal.member_id == member_id)
+            .values(event_mode=mode, offline_extended=extended, event_mode_reason=reason)
+        )
+
     async def bindings_checked(self, member_id: str, checked_at: dt.datetime) -> None:
         await self.session.execute(
             update(Portal)
             .where(Portal.member_id == member_id)
             .values(bindings_checked_at=checked_at)
+        )
+
+    async def bindings_unchecked(self, member_id: str) -> None:
+        """The portal's bindings are checked on its next visit."""
+        await self.session.execute(
+            update(Portal).where(Portal.member_id == member_id).values(bindings_checked_at=None)
         )
 
     async def recheck_bindings(self) -> None:

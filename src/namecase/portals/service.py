@@ -31,8 +31,8 @@ from namecase.bitrix import (
     rest_endpoint,
 )
 from namecase.db import utcnow
-from namecase.portals import lifecycle, uninstall
-from namecase.portals.bindings import BindingPlan, match_bindings
+from namecase.portals import event_modes, lifecycle, uninstall
+from namecase.portals.bindings import BindingPlan
 from namecase.portals.crypto import TokenCipher, hash_application_token
 from namecase.portals.link import (
     SERVED,
@@ -88,6 +88,7 @@ class PortalService:
         handler_url: str,
         allow_http: bool,
         guard: EndpointGuard | None = None,
+        event_mode: str = "auto",
     ) -> None:
         self._sessions = sessions
         self._cipher = cipher
@@ -97,6 +98,7 @@ class PortalService:
         self._handler_url = handler_url
         self._allow_http = allow_http
         self._guard = guard or EndpointGuard(allow_loopback=allow_http)
+        self._event_mode = event_mode  # NAMECASE_EVENT_MODE (portals/event_modes.py)
 
     @property
     def handler_url(self) -> str:
@@ -220,17 +222,31 @@ class PortalService:
     async def bind_events(
         self, portal: Portal, link: StoredPortalLink | None = None
     ) -> BindingPlan:
-        """Make the portal's handlers ours at {PUBLIC_URL}/events (portals/bindings.py).
+        """Make the portal's handlers ours at {PUBLIC_URL}/events (portals/bindings.py), for
+        offline events where the portal allows them (portals/event_modes.py).
 
         Updates and reinstalls wipe an app's handlers (protocol §3), so this runs on each of
         them, and a worker repeats it every BINDING_CHECK_INTERVAL.
         """
-        plan = await match_bindings(self._bitrix, link or self.link(portal), self._handler_url)
+        bound = await event_modes.bind_for_mode(
+            self._bitrix,
+            link or self.link(portal),
+            self._handler_url,
+            setting=self._event_mode,
+            entities=options_of(portal).entities,
+        )
         async with self._sessions() as session, session.begin():
             repository = PortalRepository(session)
             await repository.set_needs_bind(portal.member_id, False)
             await repository.bindings_checked(portal.member_id, utcnow())
-        return plan
+            mode = bound.mode
+            await repository.set_event_mode(
+                portal.member_id, mode.mode, extended=mode.extended, reason=mode.reason
+            )
+        # The caller's copy says so too: the rest of its unit works in the new mode.
+        portal.event_mode, portal.offline_extended = mode.mode, mode.extended
+        portal.event_mode_reason = mode.reason
+        return bound.plan
 
     async def binding_check_failed(self, member_id: str) -> None:
         """Try the bindings again soon (pipeline/recovery.py BINDING_RETRY), not at once."""
@@ -238,6 +254,15 @@ class PortalService:
             repository = PortalRepository(session)
             await repository.set_needs_bind(member_id, True)
             await repository.bindings_checked(member_id, utcnow())
+
+    async def check_bindings_soon(self, member_id: str) -> None:
+        """Check the bindings at the portal's next unit, due now (its offline queue was
+        refused: the check falls back to online events, portals/event_modes.py)."""
+        async with self._sessions() as session, session.begin():
+            repository = PortalRepository(session)
+            await repository.set_needs_bind(member_id, True)
+            await repository.bindings_unchecked(member_id)
+            await repository.make_due(member_id)
 
     async def _set_needs_bind(self, member_id: str, needed: bool) -> None:
         async with self._sessions() as session, session.begin():

@@ -83,6 +83,12 @@ class PortalQueue(Base):
     reconciled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The portal's offline-event queue (queue/offline.py): when to collect it next (NULL: at the
+    # next unit), when its doorbell last rang, and the reservation being collected, kept until
+    # Bitrix24 confirms its clear.
+    offline_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    offline_rung_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    offline_process_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 @dataclass(frozen=True)

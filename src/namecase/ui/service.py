@@ -13,6 +13,7 @@ from namecase.i18n import Language
 from namecase.pipeline.backfill import backfill_progress
 from namecase.pipeline.models import Change
 from namecase.pipeline.repository import ChangeRepository
+from namecase.portals.event_modes import connector_of
 from namecase.portals.link import StoredPortalLink
 from namecase.portals.models import Portal
 from namecase.portals.service import options_of
@@ -126,7 +127,7 @@ async def undo_changes(runtime: Runtime, portal: Portal, ids: Sequence[int]) -> 
     statuses.update({i: (status, "") for i, status in plan.skipped.items()})
     if plan.restores:
         await _keep(runtime, member_id, plan.restores)  # before the write: see ui/undo.py
-        failed = await _write(runtime, link, member_id, plan.restores)
+        failed = await _write(runtime, link, member_id, plan.restores, connector_of(portal))
         await _settle(runtime, member_id, plan.restores, failed)
         for restore in plan.restores:
             key = (restore.entity_type, restore.entity_id)
@@ -177,18 +178,32 @@ async def _keep(runtime: Runtime, member_id: str, restores: Sequence[RecordResto
 
 
 async def _write(
-    runtime: Runtime, link: StoredPortalLink, member_id: str, restores: Sequence[RecordRestore]
+    runtime: Runtime,
+    link: StoredPortalLink,
+    member_id: str,
+    restores: Sequence[RecordRestore],
+    connector: str | None,
 ) -> dict[RecordKey, str]:
-    """Write the restored values; returns the records whose write failed, with the reason."""
+    """Write the restored values; returns the records whose write failed, with the reason.
+
+    In offline mode the write carries our auth_connector, so it is kept out of our queue
+    (protocol §10): the kept value would stop a correction anyway, this saves the read.
+    """
+    marked = {} if connector is None else {"auth_connector": connector}
     commands = {
         _command_name(r.entity_type, r.entity_id): (
             f"crm.{r.entity_type}.update",
-            {"id": r.entity_id, "fields": r.fields, "params": {"REGISTER_SONET_EVENT": "N"}},
+            {
+                "id": r.entity_id,
+                "fields": r.fields,
+                "params": {"REGISTER_SONET_EVENT": "N"},
+                **marked,
+            },
         )
         for r in restores
     }
     try:
-        written = await runtime.bitrix.batch(link, commands)
+        written = await runtime.bitrix.batch(link, commands, params=marked)
     except BitrixError as error:
         await _settle(
             runtime, member_id, restores, {(r.entity_type, r.entity_id): "" for r in restores}
