@@ -92,29 +92,30 @@ class SingleEvents:
         self.rng = random.Random(seed)
         self.outstanding: dict[tuple[str, int], float] = {}
         self.times: list[float] = []
+        self.started = time.monotonic()
+        self.slowest: list[tuple[float, float, str]] = []  # (seconds, added after s, portal)
+        self.watcher: asyncio.Task[None] | None = None
 
     async def add(self, rate: float, duration: float) -> None:
-        """Add `rate` contacts a second for `duration` seconds (watching them as they go)."""
-        watcher = asyncio.create_task(self._watch())
-        started = time.monotonic()
-        try:
-            for index in range(int(rate * duration)):
-                delay = started + index / rate - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                member_id = self.rng.choice(self.portals)
-                added = time.monotonic()
-                record_id = await self.emu.user_add_contact(member_id, BAD)
-                self.outstanding[(member_id, record_id)] = added
-        finally:
-            watcher.cancel()
+        """Add `rate` contacts a second for `duration` seconds; they are watched until finish()."""
+        self.watcher = asyncio.create_task(self._watch())
+        started = self.started = time.monotonic()
+        for index in range(int(rate * duration)):
+            delay = started + index / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            member_id = self.rng.choice(self.portals)
+            added = time.monotonic()
+            record_id = await self.emu.user_add_contact(member_id, BAD)
+            self.outstanding[(member_id, record_id)] = added
 
     async def finish(self, limit: float = 60.0) -> dict[str, Any]:
         """Wait up to `limit` seconds for the rest; the distribution of times to normalize."""
         deadline = time.monotonic() + limit
-        while self.outstanding and time.monotonic() < deadline:
-            self._look()
+        while self.outstanding and time.monotonic() < deadline:  # noqa: ASYNC110 - polling
             await asyncio.sleep(0.02)
+        if self.watcher:
+            self.watcher.cancel()
         times = sorted(self.times)
         return {
             "single_events": len(times) + len(self.outstanding),
@@ -123,6 +124,7 @@ class SingleEvents:
             "p90_s": percentile(times, 0.9),
             "p99_s": percentile(times, 0.99),
             "max_s": times[-1] if times else None,
+            "slowest": sorted(self.slowest, reverse=True)[:5],
         }
 
     async def _watch(self) -> None:
@@ -135,6 +137,7 @@ class SingleEvents:
         for key, added in list(self.outstanding.items()):
             if fixed(self.emu.contact(*key)):
                 self.times.append(now - added)
+                self.slowest.append((now - added, added - self.started, key[0]))
                 del self.outstanding[key]
 
 
