@@ -4,6 +4,9 @@ Starts the Bitrix24 emulator and the service (embedded SQLite in a temporary fol
 in-process) on free loopback ports, installs the app on an emulated portal the way the installer
 frame does, lets a simulated user type badly cased names, and shows what the portal holds
 afterwards and how long each fix took. Everything it started is stopped before it returns.
+
+The portal is on the Professional plan, so the app uses offline events (issue 13): the demo says
+which mode the install chose, and why when it is online (`plan="basic"` shows that).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from pathlib import Path
 from namecase.app import create_app
 from namecase.emulator import PORTAL_DOMAIN_SUFFIX, Emulator, serve_emulator
 from namecase.names import normalize_name
+from namecase.portals.repository import PortalRepository
+from namecase.runtime import Runtime
 from namecase.serving import free_port, serve
 from namecase.settings import Settings
 
@@ -49,7 +54,9 @@ def _full_name(record: dict[str, object]) -> str:
     return " ".join(str(record[f]) for f in FIELDS if record.get(f))
 
 
-async def run_demo(echo: Callable[[str], None] = print, wait: float = 30.0) -> list[DemoRow]:
+async def run_demo(
+    echo: Callable[[str], None] = print, wait: float = 30.0, plan: str = "professional"
+) -> list[DemoRow]:
     """Run the demo and return its rows (also printed through `echo`)."""
     emulator = Emulator(client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET)
     with tempfile.TemporaryDirectory(prefix="namecase-demo-") as folder:
@@ -72,18 +79,37 @@ async def run_demo(echo: Callable[[str], None] = print, wait: float = 30.0) -> l
             from namecase import migration
 
             await asyncio.to_thread(migration.upgrade, settings.database_url)
-            async with serve(create_app(settings), port) as app_url:
+            app = create_app(settings)
+            async with serve(app, port) as app_url:
                 echo(f"emulator at {emulator_url}, namecase at {app_url}")
-                portal = emulator.add_portal(domain=f"demo.{PORTAL_DOMAIN_SUFFIX}")
+                portal = emulator.add_portal(domain=f"demo.{PORTAL_DOMAIN_SUFFIX}", plan=plan)
                 response = await emulator.install_app(
                     portal.member_id, install_url=f"{app_url}/install", lang="en"
                 )
                 if response.status_code != 200:
                     raise RuntimeError(f"install failed: HTTP {response.status_code}")
-                echo(f"installed on {portal.domain} (member_id {portal.member_id})\n")
+                echo(f"installed on {portal.domain} (member_id {portal.member_id}, plan {plan})")
+                echo(await _event_mode_line(app.state.runtime, portal.member_id) + "\n")
                 rows = await _type_and_watch(emulator, portal.member_id, wait)
+                kept_out = emulator.stats(portal.member_id).offline_suppressed
     _print_table(rows, echo)
+    if kept_out:
+        echo(
+            f"\n{kept_out} of our writes carried our auth_connector and were kept out of the queue"
+        )
     return rows
+
+
+async def _event_mode_line(runtime: Runtime, member_id: str) -> str:
+    """Which way the portal's changes reach the service (portals/event_modes.py)."""
+    async with runtime.sessions() as session:
+        stored = await PortalRepository(session).get(member_id)
+    if stored is None:
+        return "events: unknown (the portal was not stored)"
+    if stored.event_mode == "offline":
+        how = "reserve/confirm" if stored.offline_extended else "clear on read"
+        return f"events: offline (Bitrix24's queue, {how}; our writes carry our auth_connector)"
+    return f"events: online ({stored.event_mode_reason or 'as chosen'})"
 
 
 async def _type_and_watch(emulator: Emulator, member_id: str, wait: float) -> list[DemoRow]:

@@ -4,14 +4,32 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-# Issue 13 will add offline events (bitrix24-protocol.md §10); until then every portal is online.
-EventMode = Literal["online"]
-EVENT_MODE: Final[EventMode] = "online"
+# How Bitrix24 tells us of changes (portals/event_modes.py, bitrix24-protocol.md §2, §10).
+EventMode = Literal["online", "offline"]
 
 EVENT_MODE_WORDS: Final[dict[str, str]] = {
     "online": "online: Bitrix24 posts every change to /events as it happens; a delivery lost "
     "while the service was down is caught by the next reconciliation sweep.",
+    "offline": "offline: Bitrix24 keeps a queue of changed records for us; its doorbell "
+    "(ONOFFLINEEVENT) rings and the worker collects the queue, reserving each page and "
+    "confirming it only once stored, so nothing is lost while the service is down. Our "
+    "corrections carry our auth_connector and do not come back. The reconciliation sweep "
+    "runs every OFFLINE_RECONCILE_INTERVAL as a net.",
+    "offline_clear": "offline: Bitrix24 keeps a queue of changed records for us; its doorbell "
+    "(ONOFFLINEEVENT) rings and the worker collects the queue. This portal's plan has no "
+    "reserve/confirm (rest_offline_extended), so a page is deleted as it is read: a crash "
+    "before it is stored loses it, and the sweep every RECONCILE_INTERVAL catches that. Our "
+    "corrections carry our auth_connector and do not come back.",
 }
+
+
+def event_mode_in_words(mode: str, *, extended: bool, reason: str | None) -> str:
+    """How the portal's changes reach us, and why it is online when it could not be offline."""
+    if mode == "offline":
+        return EVENT_MODE_WORDS["offline" if extended else "offline_clear"]
+    words = EVENT_MODE_WORDS["online"]
+    return f"{words} Not offline: {reason}." if reason else words
+
 
 # docs/LIFECYCLE.md has the same, with the triggers and their sources.
 STATE_WORDS: Final[dict[str, str]] = {

@@ -56,10 +56,11 @@ class AdminRepository:
         return aware((await self.session.execute(statement)).scalar_one_or_none())
 
     async def last_events(self) -> dict[str, dt.datetime]:
-        """When each portal's latest event created an inbox row (coalesced bumps not counted)."""
+        """When each portal's latest event (online, or collected from its offline queue) created
+        an inbox row (coalesced bumps not counted)."""
         statement = (
             select(InboxItem.member_id, func.max(InboxItem.received_at))
-            .where(InboxItem.source == "event")
+            .where(InboxItem.source.in_(("event", "offline")))
             .group_by(InboxItem.member_id)
         )
         rows = await self.session.execute(statement)

@@ -32,6 +32,12 @@ class QueueView(BaseModel):
     last_error: str | None
     last_run_at: dt.datetime | None
     reconciled_at: dt.datetime | None
+    offline_due_at: dt.datetime | None = Field(
+        default=None, description="offline mode: when its queue is collected next"
+    )
+    offline_process_id: str | None = Field(
+        default=None, description="offline mode: a reservation collected but not yet confirmed"
+    )
 
 
 class BackfillView(BaseModel):

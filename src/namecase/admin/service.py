@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from namecase.admin.explain import EVENT_MODE, EVENT_MODE_WORDS, state_in_words
+from namecase.admin.explain import event_mode_in_words, state_in_words
 from namecase.admin.repository import AdminRepository
 from namecase.admin.schemas import (
     Activity,
@@ -128,8 +128,10 @@ def _portal_status(
         domain=portal.domain,
         state=portal.state,
         state_explained=state_in_words(portal.state),
-        event_mode=EVENT_MODE,
-        event_mode_explained=EVENT_MODE_WORDS[EVENT_MODE],
+        event_mode="offline" if portal.event_mode == "offline" else "online",
+        event_mode_explained=event_mode_in_words(
+            portal.event_mode, extended=portal.offline_extended, reason=portal.event_mode_reason
+        ),
         plan_status=portal.plan_status,
         client_endpoint=portal.client_endpoint,
         token_expires_at=portal.access_expires_at,
@@ -172,4 +174,6 @@ def _queue_view(queue: PortalQueue) -> QueueView:
         last_error=queue.last_error,
         last_run_at=queue.last_run_at,
         reconciled_at=queue.reconciled_at,
+        offline_due_at=queue.offline_due_at,
+        offline_process_id=queue.offline_process_id,
     )

@@ -155,6 +155,9 @@ class PageState(BaseModel):
     backfill: BackfillProgress
     summary: Summary
     portal_url: str = Field(description="the portal's address, for links to its records")
+    event_mode: Literal["online", "offline", "offline_clear"] = Field(
+        default="online", description="how changes reach the app (portals/event_modes.py)"
+    )
 
 
 class TokenRenewal(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +13,7 @@ from namecase.i18n import Language
 from namecase.pipeline.backfill import backfill_progress
 from namecase.pipeline.models import Change
 from namecase.pipeline.repository import ChangeRepository
-from namecase.portals.event_modes import connector_of
+from namecase.portals.event_modes import connector_of, offline_mode
 from namecase.portals.link import StoredPortalLink
 from namecase.portals.models import Portal
 from namecase.portals.service import options_of
@@ -49,7 +49,15 @@ async def page_state(session: AsyncSession, portal: Portal, *, retention_days: f
             session, portal.member_id, now=utcnow(), retention_days=retention_days
         ),
         portal_url=portal_url(portal),
+        event_mode=page_event_mode(portal),
     )
+
+
+def page_event_mode(portal: Portal) -> Literal["online", "offline", "offline_clear"]:
+    """How changes reach the app on this portal, as the page words it."""
+    if not offline_mode(portal):
+        return "online"
+    return "offline" if portal.offline_extended else "offline_clear"
 
 
 def portal_url(portal: Portal) -> str:

@@ -99,6 +99,13 @@ TEXT: Final[dict[Language, dict[str, str]]] = {
         "summary_hint": "Records checked are those the app read after someone changed them, "
         "or while fixing existing records.",
         "open_record": "Open in Bitrix24",
+        "events_offline": "Changes reach the app through a queue Bitrix24 keeps for it: nothing "
+        "is missed while the app is unavailable, and the app's own corrections do not come back "
+        "to it.",
+        "events_offline_clear": "Changes reach the app through a queue Bitrix24 keeps for it; "
+        "the app's own corrections do not come back to it.",
+        "events_online": "Bitrix24 sends each change to the app as it happens; changes made "
+        "while the app was unavailable are found by a regular check.",
     },
     "ru": {
         "title": "Регистр имён",
@@ -194,6 +201,13 @@ TEXT: Final[dict[Language, dict[str, str]]] = {
         "summary_hint": "Проверенные записи — те, что приложение прочитало после их изменения "
         "или при исправлении существующих записей.",
         "open_record": "Открыть в Битрикс24",
+        "events_offline": "Изменения приходят в приложение через очередь, которую Битрикс24 "
+        "хранит для него: пока приложение недоступно, ничего не теряется, а собственные "
+        "исправления приложения к нему не возвращаются.",
+        "events_offline_clear": "Изменения приходят в приложение через очередь, которую "
+        "Битрикс24 хранит для него; собственные исправления приложения к нему не возвращаются.",
+        "events_online": "Битрикс24 сообщает приложению о каждом изменении сразу; изменения, "
+        "сделанные, пока приложение было недоступно, находит регулярная проверка.",
     },
 }
 

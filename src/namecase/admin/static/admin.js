@@ -145,6 +145,12 @@
       ? "Lease: " + (queue.lease_owner || "none") + (queue.lease_until ? " until " + when(queue.lease_until) : "") +
         " · due " + when(queue.due_at) + " · failures " + queue.failures
       : "Not queued", "muted"));
+    if (queue && portal.event_mode === "offline") {
+      details.appendChild(el("div", "Offline queue: collected next " +
+        (queue.offline_due_at ? when(queue.offline_due_at) : "at the next visit") +
+        (queue.offline_process_id ? " · reservation " + queue.offline_process_id + " not confirmed yet" : ""),
+        "muted"));
+    }
     portal.backfills.forEach(function (b) {
       details.appendChild(el("div", "Backfill " + b.entity_type + ": " + b.state + ", " + b.scanned +
         (b.total !== null ? "/" + b.total : "") + " scanned, " + b.queued + " queued", "muted"));
