@@ -199,6 +199,23 @@ async def test_bodies_within_the_limits_reach_their_routes(service: tuple[int, i
     assert bad_length.startswith(b"HTTP/1.1 400")
 
 
+async def test_a_body_the_proxy_lets_through_is_refused_on_a_connection_kept_open(
+    service: tuple[int, int],
+) -> None:
+    """Over the route's limit but within the proxy's 256 KiB: read and dropped, then 413 with
+    the connection kept, so a proxy still sending it answers its client 413, not 502."""
+    _, port = service
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        refused = await http.post("/events", content=b"event=X&data=" + b"x" * 100_000)
+        after = await http.get("/healthz")  # on the same pooled connection
+        huge = await http.post("/events", content=b"x" * (300 * 1024))
+
+    assert refused.status_code == 413
+    assert refused.headers.get("connection") != "close"
+    assert after.status_code == 200
+    assert (huge.status_code, huge.headers.get("connection")) == (413, "close")
+
+
 # --- time: clients that trickle -------------------------------------------------------------
 
 

@@ -8,7 +8,11 @@ event loop while it was parsed — delaying /events, whose deliveries Bitrix24 n
 So this middleware reads the body itself, up to the route's limit: a `Content-Length` over it is
 answered 413 before a byte is read, a streamed body is cut off as soon as it passes it, and a body
 that trickles in slower than `deadline` seconds is answered 408. The route then reads the buffered
-body as usual. Both refusals close the connection, so the rest of an upload is never waited for.
+body as usual. Both refusals close the connection, so the rest of an upload is never waited for,
+except one: a body that declares a size over the route's limit but within what the reverse proxy
+lets through (deploy/Caddyfile, 256 KiB) is read and thrown away before the 413. A proxy still
+sending such a body when the connection closes answers its client 502 instead of our 413; reading
+and discarding a few hundred KiB costs no memory.
 """
 
 from __future__ import annotations
@@ -23,13 +27,15 @@ KIB: Final = 1024
 FORM_LIMIT: Final = 16 * KIB  # /install and the frame POST /app
 API_LIMIT: Final = 64 * KIB  # /app/api/*, /admin/*, anything else
 BODY_DEADLINE: Final = 20.0  # seconds for a whole body; real ones arrive in milliseconds
+DISCARD_LIMIT: Final = 256 * KIB  # the proxy's own bound (deploy/Caddyfile request_body)
 
 
 class _Refused(Exception):
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, *, close: bool = True) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.close = close
 
 
 class BodyLimit:
@@ -67,12 +73,31 @@ class BodyLimit:
     async def _read(self, scope: Scope, receive: Receive, limit: int) -> bytes | None:
         declared = _content_length(scope)
         if declared is not None and declared > limit:
+            if declared <= DISCARD_LIMIT and await self._discard(receive, declared):
+                raise _Refused(413, f"the body is over {limit} bytes", close=False)
             raise _Refused(413, f"the body is over {limit} bytes")
         try:
             async with asyncio.timeout(self.deadline):
                 return await _read_at_most(receive, limit)
         except TimeoutError:
             raise _Refused(408, "the body did not arrive in time") from None
+
+    async def _discard(self, receive: Receive, declared: int) -> bool:
+        """Read and drop a body of `declared` bytes; False if it did not arrive (in time)."""
+        size = 0
+        try:
+            async with asyncio.timeout(self.deadline):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return False
+                    size += len(message.get("body", b""))
+                    if size > declared:
+                        return False
+                    if not message.get("more_body", False):
+                        return True
+        except TimeoutError:
+            return False
 
 
 def _has_body(scope: Scope) -> bool:
@@ -123,16 +148,12 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 async def _refuse(send: Send, refused: _Refused) -> None:
     content = json.dumps({"error": "request_refused", "detail": refused.detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": refused.status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(content)).encode()),
-                # Do not wait for the rest of the upload: uvicorn closes after this response.
-                (b"connection", b"close"),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(content)).encode()),
+    ]
+    if refused.close:
+        # Do not wait for the rest of the upload: uvicorn closes after this response.
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": refused.status, "headers": headers})
     await send({"type": "http.response.body", "body": content})
