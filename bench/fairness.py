@@ -39,6 +39,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import asyncpg
+
 from loadgen import percentile
 from namecase.emulator import Emulator
 from rig import (
@@ -159,8 +161,37 @@ async def first_start(emu: Emulator, url: str, code: Code, args: Any) -> float:
         return time.monotonic() - started
 
 
+async def backlog_calls(rows: Rows, member_id: str, since: dt.datetime) -> dict[str, Any]:
+    """The backlog portal's REST calls since `since`, from our own call log: how many, and the
+    milliseconds the worker waited for them (the rest of a unit's time is ours)."""
+    connection = await asyncpg.connect(rows.url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        found = await connection.fetch(
+            "SELECT method, count(*) AS calls, sum(duration_ms) AS ms FROM rest_calls"
+            " WHERE member_id = $1 AND created_at >= $2 GROUP BY method",
+            member_id,
+            since,
+        )
+    finally:
+        await connection.close()
+    return {row["method"]: {"calls": row["calls"], "ms": round(row["ms"])} for row in found}
+
+
+def cpu_of(processes: dict[str, ServiceProcess]) -> dict[str, float]:
+    """CPU seconds so far of our processes and of this one (the emulator and the watchers)."""
+    return {
+        **{name: process.cpu_seconds() for name, process in processes.items()},
+        "bench process (emulator)": time.process_time(),
+    }
+
+
 async def backlog_phase(
-    emu: Emulator, backlog: str, quiet: list[str], args: Any
+    emu: Emulator,
+    rows: Rows,
+    processes: dict[str, ServiceProcess],
+    backlog: str,
+    quiet: list[str],
+    args: Any,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Load the backlog, then single events beside it; (their times, the backlog's progress)."""
     ids = await load_backlog(emu, backlog, args.backlog)
@@ -169,14 +200,19 @@ async def backlog_phase(
         return sum(1 for record_id in ids if fixed(emu.contact(backlog, record_id)))
 
     print(f"measuring for {args.duration:.0f} s …", flush=True)
-    at_start, started = backlog_fixed(), time.monotonic()
+    at_start, started, since = backlog_fixed(), time.monotonic(), await db_now(rows)
+    cpu_before = cpu_of(processes)
     singles = SingleEvents(emu, quiet, seed=11)
     await singles.add(args.rate, args.duration)
     at_end, seconds = backlog_fixed(), time.monotonic() - started
+    cpu = {name: round(used - cpu_before[name], 1) for name, used in cpu_of(processes).items()}
     progress = {
         "backlog_fixed_when_measuring_began": at_start,
         "backlog_fixed_meanwhile": at_end - at_start,
         "backlog_records_per_second": (at_end - at_start) / seconds,
+        "backlog_calls_meanwhile": await backlog_calls(rows, backlog, since),
+        "measured_seconds": seconds,
+        "cpu_seconds_meanwhile": cpu,
     }
     return await singles.finish(), progress
 
@@ -220,7 +256,14 @@ async def contender(code: Code, args: argparse.Namespace) -> dict[str, Any]:
                 restart_pass = time.monotonic() - started
                 during_start_up = await during.finish()
                 print(f"{code.name}: loading a backlog of {args.backlog} events …", flush=True)
-                beside_backlog, progress = await backlog_phase(emu, backlog.member_id, quiet, args)
+                beside_backlog, progress = await backlog_phase(
+                    emu,
+                    rows,
+                    {"worker": worker, "service": service},
+                    backlog.member_id,
+                    quiet,
+                    args,
+                )
                 worker_cpu = worker.cpu_seconds()
     return {
         "code": code.name,
