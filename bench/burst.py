@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/burst.py [--contacts 1000] [--contenders namecase,lesson,lesson-retry]
                                     [--timeout 3600] [--code old=/tmp/nc-old/src,new=src]
+    .venv/bin/python bench/burst.py --contenders namecase-online,namecase-offline
 
 Each contender gets a fresh emulator and a fresh portal on the basic plan (leaky bucket 50 deep,
 draining 2 requests/s, bitrix24-protocol.md §6) and the same import: `--contacts` contacts with
@@ -17,6 +18,10 @@ Contenders:
 - `namecase`: `namecase serve` with its in-process worker on a throw-away PostgreSQL database,
   default settings (batch window 0.5 s, reconciliation every 60 s); once per `--code` contender
   (named `namecase[old]`, `namecase[new]`, … when there are several), in the order given;
+- `namecase-online`, `namecase-offline` (issue 13): the same on a Professional portal (the same
+  bucket, 50 deep and 2/s), with NAMECASE_EVENT_MODE=online and =auto, so the two event modes
+  run side by side: ONCRMCONTACTADD deliveries and echoes, against the offline queue collected
+  (reserve, commit, confirm) with our writes kept out of it by our auth_connector;
 - `lesson`: bench/lesson.py as written in the Bitrix24 lesson: get + update inline per event;
   a refused call fails the delivery and the event is gone;
 - `lesson-retry`: the same handler retrying 503s with backoff until they pass (slow: the bucket
@@ -142,15 +147,22 @@ class Import:
 
 
 async def run_namecase(
-    contacts: list[dict[str, str]], args: argparse.Namespace, code: Code
+    contacts: list[dict[str, str]],
+    args: argparse.Namespace,
+    code: Code,
+    mode: str | None = None,
 ) -> dict[str, Any]:
+    """`mode` None: the basic plan, default settings; "online"/"auto": a Professional portal
+    with NAMECASE_EVENT_MODE set so."""
+    settings: dict[str, object] = {} if mode is None else {"event_mode": mode}
+    plan = "basic" if mode is None else "professional"
     async with emulator() as emu, database("postgresql", code) as url:
         log = Path(os.environ.get("TMPDIR", "/tmp")) / f"namecase-bench-burst-{code.name}.log"  # noqa: S108
         service = ServiceProcess.serve(
-            url, emu.base_url, cpu=None, code=code, worker=True, log_path=log
+            url, emu.base_url, cpu=None, code=code, worker=True, log_path=log, **settings
         )
         async with running(service):
-            (portal,) = await install_portals(emu, service.url, 1)
+            (portal,) = await install_portals(emu, service.url, 1, plan=plan)
             await asyncio.sleep(2.0)  # let the worker's start-up pass settle
             return await measure(emu, portal, contacts, args, never_busy)
 
@@ -217,6 +229,9 @@ async def measure(
             for method, count in stats.calls_by_method.items()
             if count > methods_before.get(method, 0)
         },
+        "reads_per_contact": sum(stats.reads_per_record[("contact", i)] for i in burst.ids)
+        / max(1, len(burst.ids)),
+        "offline_kept_out": stats.offline_suppressed,  # our writes not queued for us
         "deliveries": len(deliveries),
         "deliveries_failed": sum(1 for d in deliveries if not d.ok),
         "seconds_until_quiet": time.monotonic() - burst.started,
@@ -248,6 +263,7 @@ def rows(results: dict[str, dict[str, Any]]) -> list[list[object]]:
                 f"{result['normalized']}/{result['contacts']}",
                 f"{seconds:.1f}" if seconds is not None else "never",
                 result["rest_requests"],
+                f"{result.get('reads_per_contact', 0):.2f}",
                 result["refused_503"],
                 calls_ratio,
                 time_ratio,
@@ -261,6 +277,12 @@ async def main_async(args: argparse.Namespace, ours: list[Code]) -> dict[str, di
     contacts = badly_typed(args.contacts)
     results: dict[str, dict[str, Any]] = {}
     for contender in args.contenders.split(","):
+        if contender in ("namecase-online", "namecase-offline"):
+            mode = "online" if contender.endswith("online") else "auto"
+            print(f"running {contender} …", flush=True)
+            results[contender] = await run_namecase(contacts, args, ours[-1], mode)
+            print(f"  {results[contender]}", flush=True)
+            continue
         if contender != "namecase":
             print(f"running {contender} …", flush=True)
             results[contender] = await run_lesson(contacts, args, retry=contender.endswith("retry"))
@@ -280,6 +302,7 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace, describ
         "normalized",
         "seconds to all",
         "REST requests",
+        "reads per contact",
         "refused 503",
         "requests ÷ namecase",
         "time ÷ namecase",

@@ -26,16 +26,15 @@ async def test_every_exchange_is_logged_without_tokens_or_secrets(database_url: 
 
         assert [(c.method, c.http_status, c.error_code) for c in calls] == [
             ("user.admin", 200, None),  # the installer's tokens are an administrator's
-            ("event.get", 200, None),
-            ("batch", 200, None),  # feature.get × 2: no offline events on this plan (issue 13)
+            ("batch", 200, None),  # event.get, feature.get × 2: no offline events here (issue 13)
             ("batch", 200, None),  # event.bind × 6
             ("crm.contact.list", 401, "expired_token"),  # the read, then one refresh
             ("crm.contact.list", 200, None),
             ("batch", 200, None),  # crm.contact.update; its echo is not read again
         ]
-        assert "feature.get?CODE=rest_auth_connector" in calls[2].request
-        assert "event.bind?event=ONCRMCONTACTADD" in calls[3].request
-        assert "crm.contact.update" in calls[6].request and '"u1": true' in calls[6].response
+        assert "feature.get?CODE=rest_auth_connector" in calls[1].request
+        assert "event.bind?event=ONCRMCONTACTADD" in calls[2].request
+        assert "crm.contact.update" in calls[5].request and '"u1": true' in calls[5].response
         assert all('"auth": "***"' in c.request for c in calls)
         assert all(c.duration_ms > 0 for c in calls)
         assert all(utcnow() - c.created_at < dt.timedelta(minutes=1) for c in calls)

@@ -61,6 +61,8 @@ class PortalStats:
     max_in_flight: int = 0
     updates_per_record: Counter[tuple[str, int]] = field(default_factory=Counter)
     user_updates_per_record: Counter[tuple[str, int]] = field(default_factory=Counter)
+    # Each time a record was returned by crm.*.get or crm.*.list: how often the app read it.
+    reads_per_record: Counter[tuple[str, int]] = field(default_factory=Counter)
     refreshes: int = 0
     token_requests: int = 0  # every /oauth/token/ request with one of its refresh tokens
     rejected_503: int = 0
@@ -87,6 +89,7 @@ class PortalStats:
             "max_in_flight": self.max_in_flight,
             "updates_per_record": _record_keys(self.updates_per_record),
             "user_updates_per_record": _record_keys(self.user_updates_per_record),
+            "reads_per_record": _record_keys(self.reads_per_record),
             "refreshes": self.refreshes,
             "token_requests": self.token_requests,
             "rejected_503": self.rejected_503,

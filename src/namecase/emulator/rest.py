@@ -261,9 +261,11 @@ def _crm_methods(entity: str) -> dict[str, tuple[str, MethodHandler]]:
         return MethodResult(record_id)
 
     def get(context: CallContext, params: dict[str, Any]) -> MethodResult:
-        record = context.portal.store(entity).get(_record_id(params))
+        record_id = _record_id(params)
+        record = context.portal.store(entity).get(record_id)
         if record is None:
             raise errors.crm_error("Not found")
+        context.portal.stats.reads_per_record[(entity, record_id)] += 1
         return MethodResult(record)
 
     def update(context: CallContext, params: dict[str, Any]) -> MethodResult:
@@ -297,6 +299,9 @@ def _crm_methods(entity: str) -> dict[str, tuple[str, MethodHandler]]:
         page = context.portal.store(entity).list_page(
             filter_, order, select, as_int(params.get("start"))
         )
+        reads = context.portal.stats.reads_per_record
+        for row in page.rows:
+            reads[(entity, as_int(row.get("ID")))] += 1
         return MethodResult(page.rows, total=page.total, next=page.next)
 
     prefix = f"crm.{entity}."

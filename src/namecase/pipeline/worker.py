@@ -30,6 +30,7 @@ from namecase.pipeline.unit import PortalUnit
 from namecase.portals import lifecycle
 from namecase.portals.repository import PortalRepository
 from namecase.queue import leases
+from namecase.queue import offline as offline_queue
 from namecase.queue.models import PortalQueue
 
 log = logging.getLogger(__name__)
@@ -125,13 +126,15 @@ class Worker:
                 return
 
     async def _schedule_portals(self) -> None:
-        """Put every active portal in line, spread out: each first visit sweeps the portal and
-        checks its bindings (portals/lifecycle.py worker_started)."""
+        """Put every active portal in line, spread out: each first visit sweeps the portal,
+        checks its bindings (portals/lifecycle.py worker_started) and, offline, collects its
+        queue (a doorbell rung while no worker ran is never rung again)."""
         async with self.ctx.sessions() as session, session.begin():
             active = await PortalRepository(session).active_member_ids()
             spread = startup_spread(len(active), self.ctx.settings.reconcile_interval)
             await leases.make_due(session, active, spread=spread)
             await lifecycle.worker_started(session)
+            await offline_queue.collect_at_start(session)
 
     async def _heartbeat(self) -> None:
         await beat(self.ctx, self.id, self.items_done)

@@ -63,13 +63,30 @@ class Bound:
     mode: EventMode
 
 
-async def features_of(bitrix: BitrixClient, link: PortalLink) -> dict[str, bool]:
-    """Both offline features in one request (`feature.get` per code, in a batch)."""
+@dataclass(frozen=True)
+class Looked:
+    """`event.get`'s answer, and the features (None when `feature.get` failed, with why)."""
+
+    bound: Any
+    features: dict[str, bool] | None
+    failure: str = ""
+
+
+async def look(bitrix: BitrixClient, link: PortalLink) -> Looked:
+    """The portal's handlers and both offline features, in one request (a batch: the binding
+    check of every portal runs hourly, and at install the request shares the portal's bucket
+    with the worker that follows)."""
     codes = (FEATURE_EXTENDED, FEATURE_AUTH_CONNECTOR)
-    answer = await bitrix.batch(link, {code: ("feature.get", {"CODE": code}) for code in codes})
-    if answer.errors:
-        raise next(iter(answer.errors.values()))
-    return {code: _says_yes(answer.result.get(code)) for code in codes}
+    commands: dict[str, tuple[str, dict[str, Any]]] = {"bound": ("event.get", {})}
+    commands.update({code: ("feature.get", {"CODE": code}) for code in codes})
+    answer = await bitrix.batch(link, commands)
+    if "bound" in answer.errors:
+        raise answer.errors["bound"]
+    failed = [answer.errors[code] for code in codes if code in answer.errors]
+    if failed:
+        return Looked(answer.result.get("bound"), None, _said(failed[0]))
+    features = {code: _says_yes(answer.result.get(code)) for code in codes}
+    return Looked(answer.result.get("bound"), features)
 
 
 def _says_yes(result: object) -> bool:
@@ -89,15 +106,13 @@ async def bind_for_mode(
 
     Raises only what keeps even online events from being bound (the caller retries the check).
     """
-    bound = await bitrix.call(link, "event.get")
     if setting == ONLINE_MODE:
+        bound = await bitrix.call(link, "event.get")
         return await _online(bitrix, link, handler_url, bound, "NAMECASE_EVENT_MODE=online")
-    try:
-        features = await features_of(bitrix, link)
-    except PortalDisabled:
-        raise
-    except BitrixError as error:
-        reason = f"feature.get failed: {_said(error)}"
+    looked = await look(bitrix, link)
+    bound, features = looked.bound, looked.features
+    if features is None:
+        reason = f"feature.get failed: {looked.failure}"
         return await _online(bitrix, link, handler_url, bound, reason)
     if not features[FEATURE_AUTH_CONNECTOR]:
         reason = "the portal's plan has no auth_connector (feature.get rest_auth_connector = N)"

@@ -71,6 +71,16 @@ async def cleared(session: AsyncSession, member_id: str, process_id: str) -> Non
     )
 
 
+async def collect_at_start(session: AsyncSession) -> None:
+    """A worker starts: every offline queue is collected at its portal's next unit (a ring sent
+    while no worker ran is never repeated: [RU] api-reference/events/on-offline-event.md)."""
+    await session.execute(
+        update(PortalQueue)
+        .where(PortalQueue.offline_due_at.is_not(None))
+        .values(offline_due_at=None)
+    )
+
+
 async def collection_due_at(session: AsyncSession, member_id: str) -> dt.datetime | None:
     """When the portal's offline queue is to be collected next (None: at once)."""
     row = await session.execute(
