@@ -7,8 +7,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+import httpx
 from sqlalchemy import select
 
+from namecase.bitrix import encode_php_form
 from namecase.emulator import Portal as EmulatedPortal
 from namecase.pipeline.worker import Worker
 from namecase.portals.models import Portal
@@ -211,3 +213,24 @@ async def test_the_doorbell_makes_the_portal_due_for_collection(database_url: st
     assert [d.status for d in rings] == [200]
     assert before is not None and queue.offline_due_at is not None
     assert queue.offline_due_at < before  # rung: due now, not at the slow poll
+
+
+async def test_a_doorbell_with_a_wrong_application_token_is_refused(database_url: str) -> None:
+    async with running_stack(database_url) as stack, httpx.AsyncClient() as http:
+        portal = await stack.installed_portal(plan="professional")
+        auth = {"member_id": portal.member_id, "domain": portal.domain}
+        forged = encode_php_form(
+            {"event": "ONOFFLINEEVENT", "auth": {**auth, "application_token": "x"}}
+        )
+        real = encode_php_form(
+            {
+                "event": "ONOFFLINEEVENT",
+                "auth": {**auth, "application_token": portal.application_token},
+            }
+        )
+        headers = {"content-type": "application/x-www-form-urlencoded"}
+        refused = await http.post(f"{stack.app_url}/events", content=forged, headers=headers)
+        accepted = await http.post(f"{stack.app_url}/events", content=real, headers=headers)
+
+    assert refused.status_code == 403
+    assert accepted.status_code == 200
