@@ -31,6 +31,7 @@ import asyncio
 import datetime as dt
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -162,19 +163,37 @@ async def first_start(emu: Emulator, url: str, code: Code, args: Any) -> float:
 
 
 async def backlog_calls(rows: Rows, member_id: str, since: dt.datetime) -> dict[str, Any]:
-    """The backlog portal's REST calls since `since`, from our own call log: how many, and the
-    milliseconds the worker waited for them (the rest of a unit's time is ours)."""
+    """The backlog portal's REST calls since `since`, from our own call log: per method, how
+    many, the milliseconds the worker waited for them, and the median gap from the end of one
+    until the next call starts (the worker's own time: database, CPU, waiting for a slot)."""
     connection = await asyncpg.connect(rows.url.replace("postgresql+asyncpg", "postgresql"))
     try:
-        found = await connection.fetch(
-            "SELECT method, count(*) AS calls, sum(duration_ms) AS ms FROM rest_calls"
-            " WHERE member_id = $1 AND created_at >= $2 GROUP BY method",
+        calls = await connection.fetch(
+            "SELECT method, created_at, duration_ms FROM rest_calls"
+            " WHERE member_id = $1 AND created_at >= $2 ORDER BY created_at",
             member_id,
             since,
         )
     finally:
         await connection.close()
-    return {row["method"]: {"calls": row["calls"], "ms": round(row["ms"])} for row in found}
+    found: dict[str, dict[str, Any]] = {}
+    for call, after in zip(calls, [*calls[1:], None], strict=True):
+        entry = found.setdefault(call["method"], {"calls": 0, "ms": 0.0, "gaps": []})
+        entry["calls"] += 1
+        entry["ms"] += call["duration_ms"]
+        if after is not None:
+            ended = call["created_at"] + dt.timedelta(milliseconds=call["duration_ms"])
+            entry["gaps"].append((after["created_at"] - ended).total_seconds() * 1000)
+    return {
+        method: {
+            "calls": entry["calls"],
+            "ms": round(entry["ms"]),
+            "median_gap_after_ms": round(statistics.median(entry["gaps"]), 1)
+            if entry["gaps"]
+            else None,
+        }
+        for method, entry in found.items()
+    }
 
 
 def cpu_of(processes: dict[str, ServiceProcess]) -> dict[str, float]:
