@@ -151,12 +151,12 @@ async def db_now(rows: Rows) -> dt.datetime:
     return now
 
 
-async def first_start(emu: Emulator, url: str, code: Code, args: Any) -> float:
+async def first_start(emu: Emulator, url: str, code: Code, public_url: str, args: Any) -> float:
     """A worker's first pass after the installs (every portal due since its install)."""
     rows = Rows(url)
     since = await db_now(rows)
     worker = ServiceProcess.worker(
-        url, emu.base_url, concurrency=args.concurrency, code=code, **QUIET
+        url, emu.base_url, concurrency=args.concurrency, code=code, public_url=public_url, **QUIET
     )
     started = time.monotonic()
     async with running(worker):
@@ -178,7 +178,7 @@ async def backlog_calls(rows: Rows, member_id: str, since: dt.datetime) -> dict[
     finally:
         await connection.close()
     found: dict[str, dict[str, Any]] = {}
-    for call, after in zip(calls, [*calls[1:], None], strict=True):
+    for call, after in zip(calls, [*calls[1:], None], strict=False):
         entry = found.setdefault(call["method"], {"calls": 0, "ms": 0.0, "gaps": []})
         entry["calls"] += 1
         entry["ms"] += call["duration_ms"]
@@ -272,7 +272,7 @@ async def contender(code: Code, args: argparse.Namespace) -> dict[str, Any]:
                 "WHERE member_id = $1",
                 backlog.member_id,
             )
-            first_pass = await first_start(emu, url, code, args)
+            first_pass = await first_start(emu, url, code, service.url, args)
             quiet = [p.member_id for p in portals]
             worker = ServiceProcess.worker(
                 url,
@@ -280,6 +280,7 @@ async def contender(code: Code, args: argparse.Namespace) -> dict[str, Any]:
                 concurrency=args.concurrency,
                 code=code,
                 log_path=Path(tempfile.gettempdir()) / f"namecase-bench-fairness-{code.name}.log",
+                public_url=service.url,  # a worker checks event bindings against it
                 **QUIET,
             )
             since = await db_now(rows)

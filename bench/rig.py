@@ -471,13 +471,17 @@ def _status_kb(pid: int, key: str) -> int:
 
 @contextlib.asynccontextmanager
 async def running(service: ServiceProcess) -> AsyncIterator[ServiceProcess]:
-    """Start the process, wait until it is ready, stop it (SIGTERM) at the end."""
+    """Start the process, wait until it is ready, stop it (SIGTERM) at the end.
+
+    The wait for the exit runs in a thread: the emulator is served by this process's event loop,
+    and a worker stopping in the middle of a REST call needs its answer to finish its unit.
+    """
     service.start()
     try:
         await service.ready()
         yield service
     finally:
-        service.stop()
+        await asyncio.to_thread(service.stop)
 
 
 # --- the emulator --------------------------------------------------------------------------

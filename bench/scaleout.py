@@ -74,6 +74,12 @@ class SetUp:
     service: ServiceProcess
     member_ids: list[str]
 
+    @property
+    def worker_settings(self) -> dict[str, object]:
+        # A worker checks the portals' event bindings against PUBLIC_URL: the service's.
+        log = Path(tempfile.gettempdir()) / f"namecase-bench-scaleout-{self.code.name}-workers.log"
+        return {**QUIET, "public_url": self.service.url, "log_path": log}
+
 
 @contextlib.asynccontextmanager
 async def set_up(emu: Emulator, code: Code, portals: int) -> AsyncIterator[SetUp]:
@@ -145,7 +151,7 @@ class Round:
 async def start_up_cpu(emu: Emulator, setup: SetUp, concurrency: int) -> float:
     """CPU seconds of a worker from its start on an empty queue to its first heartbeat row."""
     worker = ServiceProcess.worker(
-        setup.url, emu.base_url, concurrency=concurrency, code=setup.code, **QUIET
+        setup.url, emu.base_url, concurrency=concurrency, code=setup.code, **setup.worker_settings
     )
     rows = Rows(setup.url)
     worker.start()
@@ -156,7 +162,7 @@ async def start_up_cpu(emu: Emulator, setup: SetUp, concurrency: int) -> float:
             await asyncio.sleep(0.02)
         return worker.cpu_seconds()
     finally:
-        worker.stop()
+        await asyncio.to_thread(worker.stop)  # the emulator must answer meanwhile
 
 
 async def until_no_work(rows: Rows, limit: float) -> None:
@@ -181,7 +187,11 @@ async def run_round(
         emu.faults(member_id).latency = args.latency
     processes = [
         ServiceProcess.worker(
-            setup.url, emu.base_url, concurrency=concurrency, code=setup.code, **QUIET
+            setup.url,
+            emu.base_url,
+            concurrency=concurrency,
+            code=setup.code,
+            **setup.worker_settings,
         )
         for _ in range(workers)
     ]
