@@ -119,8 +119,6 @@ class BatchResult:
     errors: dict[str, BitrixError]
     total: dict[str, Any] = field(default_factory=dict)
     next: dict[str, Any] = field(default_factory=dict)
-    # Each command's `time` block (`operating`, `operating_reset_at` of its method; protocol §6).
-    time: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -234,7 +232,6 @@ class BitrixClient:
             errors=errors,
             total=_parts(outer.get("result_total")),
             next=_parts(outer.get("result_next")),
-            time=_parts(outer.get("result_time")),
         )
 
     async def _call(

@@ -124,7 +124,6 @@ async def _process_group(
     to_write = [plan for plan in plans.values() if plan.changes]
     failed: dict[int, str] = {}
     blocked: dict[int, OperationTimeLimit] = {}
-    written = BatchResult({}, {})
     if to_write and not options.dry_run:
         to_write = await _unedited(ctx, records, to_write)
         written = await _write(ctx, link, entity_type, to_write, connector)
@@ -141,32 +140,10 @@ async def _process_group(
     echo = connector is None  # a write without our connector comes back as an event
     settled = await _settle(ctx, link, options, entity_type, records, to_write, failed, echo)
     if blocked:
-        raise _with_reset_time(next(iter(blocked.values())), written)  # the unit defers the portal
+        # The unit defers the portal until the block ends: the 429 carries no time block, but the
+        # client kept the reset time the batch's successful commands reported (link.operating).
+        raise next(iter(blocked.values()))
     return settled
-
-
-def _with_reset_time(error: OperationTimeLimit, written: BatchResult) -> OperationTimeLimit:
-    """The 429 of a command carries no `time` block; the commands of the same method that passed
-    before it do, with `operating_reset_at` (protocol §6): the block ends then at the latest."""
-    if error.reset_at is not None:
-        return error
-    resets = []
-    for timing in written.time.values():
-        value = timing.get("operating_reset_at") if isinstance(timing, dict) else None
-        if isinstance(value, int | float | str) and not isinstance(value, bool):
-            try:
-                resets.append(float(value))
-            except ValueError:
-                continue
-    if not resets:
-        return error
-    return OperationTimeLimit(
-        error.code,
-        error.description,
-        status=error.status,
-        method=error.method,
-        reset_at=max(resets),
-    )
 
 
 async def _unedited(
