@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from namecase.db import aware, is_postgres, rowcount, utcnow
@@ -129,17 +129,20 @@ async def _lock_in_key_order(session: AsyncSession, ids: Sequence[int]) -> None:
     )
 
 
-def _read_versions(records: Sequence[QueuedRecord]) -> object:
+def _read_versions(records: Sequence[QueuedRecord]) -> ColumnElement[bool]:
     return tuple_(InboxItem.id, InboxItem.version).in_([(r.id, r.version) for r in records])
 
 
 async def _settle_done(
-    session: AsyncSession, records: Sequence[QueuedRecord], now: dt.datetime
+    session: AsyncSession,
+    records: Sequence[QueuedRecord],
+    now: dt.datetime,
+    note: str | None = None,
 ) -> int:
     result = await session.execute(
         update(InboxItem)
-        .where(_read_versions(records))  # type: ignore[arg-type]
-        .values(state="done", updated_at=now, last_error=None)
+        .where(_read_versions(records))
+        .values(state="done", updated_at=now, last_error=note)
         .execution_options(synchronize_session=False)
     )
     return rowcount(result)
@@ -153,7 +156,7 @@ async def _settle_failed(
     retries = {f.record.id: f.retry_at for f in failures}
     await session.execute(
         update(InboxItem)
-        .where(_read_versions([f.record for f in failures]))  # type: ignore[arg-type]
+        .where(_read_versions([f.record for f in failures]))
         .values(
             attempts=InboxItem.attempts + 1,
             state=case((InboxItem.attempts + 1 >= max_attempts, "dead"), else_="pending"),
@@ -205,12 +208,7 @@ async def end_pending(session: AsyncSession, member_id: str, *, state: str, reas
 async def skip(session: AsyncSession, records: Sequence[QueuedRecord], reason: str) -> None:
     """Settle records as done without work (e.g. an entity type switched off meanwhile)."""
     if records:
-        await session.execute(
-            update(InboxItem)
-            .where(_read_versions(records))  # type: ignore[arg-type]
-            .values(state="done", last_error=reason, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+        await _settle_done(session, records, utcnow(), note=reason)
 
 
 async def replay_dead(session: AsyncSession, member_id: str, ids: Sequence[int] = ()) -> int:
